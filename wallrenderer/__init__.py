@@ -1,0 +1,1 @@
+"""wallrenderer: one bezel-compensated canvas drawn across a wall of panels."""
