@@ -1,0 +1,18 @@
+"""Shared fixtures: test folders are pytest markers, GL contexts come from the app's own factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FOLDER_MARKERS = {"unit", "gl", "integration"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Each test carries the marker of its folder, so `-m unit` selects exactly tests/unit."""
+    for item in items:
+        folder = Path(str(item.fspath)).parent.name
+        if folder not in FOLDER_MARKERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of {sorted(FOLDER_MARKERS)}")
+        item.add_marker(getattr(pytest.mark, folder))

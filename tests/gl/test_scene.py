@@ -1,0 +1,190 @@
+"""PanelView on real GL (Mesa EGL): pixels land exactly where the geometry says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wallrenderer.config import scenario_from_data, wall_from_data
+from wallrenderer.geometry import Panel, Rect
+from wallrenderer.gl import release_framebuffer
+from wallrenderer.scene import PanelView, read_rgb
+from wallrenderer.shaders import ProgramCache, ShaderError
+
+SMALL_GRID = {
+    "wall": {
+        "name": "small-2x2",
+        "grid": {
+            "rows": 2,
+            "cols": 2,
+            "panel": {
+                "resolution": [320, 180],
+                "active_mm": [201.6, 113.4],
+                "bezel_mm": {"left": 3.0, "right": 3.0, "top": 2.0, "bottom": 2.0},
+            },
+        },
+    }
+}
+
+MIXED = {
+    "wall": {
+        "name": "mixed",
+        "panels": [
+            {"id": "portrait", "position_mm": [0, 0], "active_mm": [113.4, 201.6],
+             "resolution": [320, 180], "rotation": 90},
+            {"id": "upside", "position_mm": [120, 0], "active_mm": [201.6, 113.4],
+             "resolution": [320, 180], "rotation": 180},
+            {"id": "fine", "position_mm": [120, 120], "active_mm": [201.6, 113.4],
+             "resolution": [640, 360]},
+            {"id": "left", "position_mm": [330, 0], "active_mm": [113.4, 201.6],
+             "resolution": [320, 180], "rotation": 270},
+        ],
+    }
+}
+
+RED = (255, 0, 0)
+
+
+def scenario(wall, widgets, background="#000000"):
+    data = {"scenario": {"name": "t", "background": background, "widgets": widgets}}
+    return scenario_from_data(data, wall=wall)
+
+
+def render(ctx, wall, display, scen, t=0.0):
+    view = PanelView(ctx, wall, display)
+    fbo = ctx.simple_framebuffer(view.panel.resolution)
+    try:
+        view.set_scenario(scen)
+        view.render(t, fbo)
+        return read_rgb(fbo), view.draw_calls
+    finally:
+        view.release()
+        release_framebuffer(ctx, fbo)
+
+
+def predicted_mask(panel: Panel, rect: Rect) -> np.ndarray:
+    """Native pixels whose centre lies inside a canvas rectangle."""
+    x, y = panel.pixel_centres()
+    return (x >= rect.x) & (x < rect.right) & (y >= rect.y) & (y < rect.bottom)
+
+
+def grow(mask: np.ndarray, n: int = 1) -> np.ndarray:
+    out = mask.copy()
+    for _ in range(n):
+        padded = np.pad(out, 1)
+        out = (
+            padded[1:-1, 1:-1] | padded[:-2, 1:-1] | padded[2:, 1:-1]
+            | padded[1:-1, :-2] | padded[1:-1, 2:]
+        )
+    return out
+
+
+def assert_fill_matches(image: np.ndarray, expected: np.ndarray, color, label: str) -> None:
+    """The fill covers exactly the predicted pixels, give or take one pixel at edges."""
+    filled = np.all(image == color, axis=-1)
+    certain = ~grow(~expected)
+    missing = certain & ~filled
+    stray = filled & ~grow(expected)
+    assert not missing.any(), f"{label}: {missing.sum()} pixels the fill should cover are not"
+    assert not stray.any(), f"{label}: {stray.sum()} pixels outside the predicted fill are filled"
+
+
+@pytest.mark.parametrize("wall_data", [SMALL_GRID, MIXED], ids=["grid", "rotated-mixed"])
+def test_rects_straddling_bezels_cover_exactly_the_predicted_pixels(ctx, wall_data):
+    wall = wall_from_data(wall_data)
+    fractions = [(0.31, 0.22, 0.45, 0.51), (0.02, 0.6, 0.9, 0.08), (0.7, 0.05, 0.25, 0.9)]
+    widgets = [{"kind": "rect", "rect": list(f), "color": "#ff0000"} for f in fractions]
+    scen = scenario(wall, widgets)
+    covered_somewhere = 0
+    for panel in wall.panels:
+        image, _ = render(ctx, wall, panel.id, scen)
+        assert image.shape == (panel.resolution[1], panel.resolution[0], 3)
+        expected = np.zeros(image.shape[:2], bool)
+        for f in fractions:
+            expected |= predicted_mask(panel, wall.fraction_rect(f))
+        assert_fill_matches(image, expected, RED, panel.id)
+        covered_somewhere += int(expected.any())
+    assert covered_somewhere == len(wall.panels)
+
+
+def test_rotated_panel_shows_canvas_top_left_at_native_corner(ctx):
+    wall = wall_from_data(MIXED)
+    portrait = wall.panel("portrait")
+    corner = Rect(portrait.rect.x, portrait.rect.y, 20, 20)
+    frac = [corner.x / wall.canvas[0], corner.y / wall.canvas[1],
+            corner.w / wall.canvas[0], corner.h / wall.canvas[1]]
+    image, _ = render(ctx, wall, "portrait", scenario(wall, [{"kind": "rect", "rect": frac,
+                                                               "color": "#ff0000"}]))
+    red = np.all(image == RED, axis=-1)
+    h, w = red.shape
+    # Rotation 90: the wall's top-left of this panel is native (0, H-1), the bottom-left corner.
+    assert red[h - 3, 2] and not red[2, 2] and not red[2, w - 3] and not red[h - 3, w - 3]
+
+
+def test_text_is_drawn_inside_its_cell_and_nowhere_else(ctx):
+    wall = wall_from_data(SMALL_GRID)
+    scen = scenario(wall, [{"kind": "text", "cells": "r0c1", "text": "Hello wall"}])
+    image, calls = render(ctx, wall, "r0c1", scen)
+    lit = image.max(axis=-1) > 128
+    assert lit.sum() > 500
+    ys, xs = np.nonzero(lit)
+    pad = 0.08 * 180
+    assert xs.min() >= pad - 1 and xs.max() <= 320 - pad
+    assert ys.min() >= pad - 1 and ys.max() <= 180 - pad
+    assert abs((xs.min() + xs.max()) / 2 - 160) < 8, "centred text should be centred"
+    other, _ = render(ctx, wall, "r0c0", scen)
+    assert other.max() == 0
+    assert calls == 1
+
+
+def test_testcard_diagonal_continues_across_the_bezel(ctx):
+    wall = wall_from_data(SMALL_GRID)
+    scen = scenario(wall, [{"kind": "testcard"}])
+    cw, ch = wall.canvas
+    for display in ("r0c0", "r1c1"):
+        panel = wall.panel(display)
+        image, calls = render(ctx, wall, display, scen)
+        assert calls >= 2
+        x = panel.rect.x + panel.rect.w * 0.3
+        y = x * ch / cw
+        u, v = (int(c) for c in panel.canvas_to_native(x, y))
+        patch = image[v - 1 : v + 2, u - 1 : u + 2]
+        assert patch.min(axis=-1).max() > 200, f"{display}: no white diagonal at ({u}, {v})"
+
+
+def test_testcard_labels_each_panel_with_its_id(ctx):
+    wall = wall_from_data(SMALL_GRID)
+    scen = scenario(wall, [{"kind": "testcard"}])
+    image, _ = render(ctx, wall, "r1c0", scen)
+    label_band = image[int(180 * 0.28) : int(180 * 0.54), 64:256]
+    assert (label_band.min(axis=-1) > 220).sum() > 300, "the panel id should be in large type"
+
+
+def test_colour_calibration_applies_gain(ctx):
+    data = {"wall": {**SMALL_GRID["wall"]}}
+    data["wall"]["grid"] = {**data["wall"]["grid"]}
+    data["wall"]["grid"]["panel"] = {
+        **data["wall"]["grid"]["panel"],
+        "color": {"gain": [1.0, 0.5, 0.0], "gamma": 1.0, "brightness": 1.0},
+    }
+    wall = wall_from_data(data)
+    scen = scenario(wall, [{"kind": "rect", "rect": [0, 0, 1, 1], "color": "#ffffff"}])
+    image, calls = render(ctx, wall, "r0c0", scen)
+    r, g, b = image[90, 160]
+    assert r == 255 and 126 <= g <= 129 and b == 0
+    assert calls == 2
+
+
+def test_broken_shader_reports_numbered_source(ctx, tmp_path):
+    (tmp_path / "ok.vert.glsl").write_text(
+        "#version 330 core\nin vec2 p;\nvoid main() { gl_Position = vec4(p, 0.0, 1.0); }\n"
+    )
+    (tmp_path / "bad.frag.glsl").write_text(
+        "#version 330 core\nout vec4 c;\nvoid main() { c = undefined_thing; }\n"
+    )
+    with pytest.raises(ShaderError) as err:
+        ProgramCache(ctx, tmp_path).get("ok.vert.glsl", "bad.frag.glsl")
+    message = str(err.value)
+    assert "--- source 0: bad.frag.glsl ---" in message
+    assert "   3  void main() { c = undefined_thing; }" in message
+    assert "0:3(" in message, "the driver's source:line should point at line 3 of the file"

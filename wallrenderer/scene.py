@@ -1,0 +1,332 @@
+"""GPU drawing of a scenario for one panel: the last step of the data flow.
+
+A `PanelView` turns the scenario's widgets into a few batched visuals (one
+instanced draw per kind of primitive) whose vertices are in canvas pixels; the
+`lib/viewport.glsl` projection then shows only this panel's slice, rotated as
+the panel is mounted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import moderngl
+import numpy as np
+
+from wallrenderer import glyphs
+from wallrenderer.config import Scenario, widget_rect
+from wallrenderer.geometry import Panel, Rect, Wall
+from wallrenderer.gl import release_framebuffer
+from wallrenderer.shaders import ProgramCache
+
+_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
+_BLEND = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA)
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """One block of text to lay out inside a canvas box."""
+
+    text: str
+    box: Rect
+    color: tuple[float, float, float, float]
+    align: str = "center"
+    size: float | None = None
+    font: str | None = None
+
+
+class _InstancedQuads:
+    """A unit quad drawn once per instance row, uploaded in one write per change."""
+
+    def __init__(self, ctx, program, attributes: list[str], layout: str):
+        self.ctx = ctx
+        self.program = program
+        self.corner = ctx.buffer(_QUAD.tobytes())
+        self.instances = ctx.buffer(reserve=64)
+        self.count = 0
+        self.vao = ctx.vertex_array(
+            program,
+            [(self.corner, "2f", "in_corner"), (self.instances, f"{layout}/i", *attributes)],
+        )
+
+    def upload(self, rows: np.ndarray) -> None:
+        data = np.ascontiguousarray(rows, dtype="f4").tobytes()
+        if len(data) > self.instances.size:
+            self.instances.orphan(len(data))
+        if data:
+            self.instances.write(data)
+        self.count = len(rows)
+
+    def draw(self) -> int:
+        if not self.count:
+            return 0
+        self.vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=self.count)
+        return 1
+
+    def release(self) -> None:
+        for obj in (self.vao, self.instances, self.corner):
+            obj.release()
+
+
+class _TextBatch:
+    """All text at one font and pixel size: one atlas texture, one draw call."""
+
+    def __init__(self, ctx, programs: ProgramCache, atlas: glyphs.GlyphAtlas):
+        self.atlas = atlas
+        program = programs.get("text.vert.glsl", "text.frag.glsl")
+        self.quads = _InstancedQuads(ctx, program, ["in_quad", "in_uv", "in_color"], "4f 4f 4f")
+        self.texture = None
+        self.ctx = ctx
+        self.rows: list[np.ndarray] = []
+
+    def sync_texture(self) -> None:
+        """Upload only the atlas region that changed since the last frame."""
+        pixels = self.atlas.pixels
+        height, width = pixels.shape
+        if self.texture is None or self.texture.size != (width, height):
+            if self.texture is not None:
+                self.texture.release()
+            self.texture = self.ctx.texture((width, height), 1, pixels.tobytes())
+            self.texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+            self.atlas.take_dirty()
+            return
+        dirty = self.atlas.take_dirty()
+        if dirty:
+            x, y, w, h = dirty
+            region = np.ascontiguousarray(pixels[y : y + h, x : x + w])
+            self.texture.write(region.tobytes(), viewport=(x, y, w, h))
+
+    def draw(self) -> int:
+        if not self.quads.count:
+            return 0
+        self.sync_texture()
+        self.texture.use(0)
+        self.quads.program["u_atlas"] = 0
+        return self.quads.draw()
+
+    def release(self) -> None:
+        self.quads.release()
+        if self.texture is not None:
+            self.texture.release()
+            self.texture = None
+
+
+class PanelView:
+    """Draws one panel's slice of a wall scenario into a framebuffer.
+
+    Args:
+        ctx: moderngl context (headless EGL or a pyglet window's).
+        wall: the whole wall; its canvas is the coordinate system of every widget.
+        panel_id: which display this is.
+        output_scale: output pixels per native pixel (1 on a real panel, below 1
+            for a preview window smaller than the panel).
+        as_mounted: draw the panel as it looks on the wall instead of in its
+            native scan-out orientation (preview windows on an ordinary desktop).
+    """
+
+    def __init__(
+        self,
+        ctx: moderngl.Context,
+        wall: Wall,
+        panel_id: str,
+        output_scale: float = 1.0,
+        as_mounted: bool = False,
+        programs: ProgramCache | None = None,
+    ):
+        self.ctx = ctx
+        self.wall = wall
+        native = wall.panel(panel_id)
+        self.panel = (
+            Panel(native.id, native.rect, native.mounted_resolution, 0, native.color)
+            if as_mounted
+            else native
+        )
+        self.output_scale = output_scale
+        self.px_per_canvas = self.panel.native_pitch_scale() * output_scale
+        self.programs = programs or ProgramCache(ctx)
+        self._own_programs = programs is None
+        self.scenario: Scenario | None = None
+        self.background = (0.0, 0.0, 0.0, 1.0)
+        self.draw_calls = 0
+        self._matrix = self.panel.canvas_to_ndc().T.astype("f4").tobytes()
+        self._rects = _InstancedQuads(
+            ctx, self.programs.get("rect.vert.glsl", "rect.frag.glsl"),
+            ["in_rect", "in_color"], "4f 4f",
+        )
+        self._testcard_program = self.programs.get("testcard.vert.glsl", "testcard.frag.glsl")
+        self._testcard = ctx.vertex_array(
+            self._testcard_program, [(self._rects.corner, "2f", "in_corner")]
+        )
+        self._testcard_grid: float | None = None
+        self._text: dict[tuple[str, int], _TextBatch] = {}
+        self._post = None
+        self._post_vao = None
+
+    def set_scenario(self, scenario: Scenario) -> None:
+        """Build the GPU batches for a scenario; called on a switch, not per frame."""
+        self.scenario = scenario
+        self.background = scenario.background
+        rect_rows, texts = [], []
+        self._testcard_grid = None
+        for widget in scenario.widgets:
+            box = widget_rect(widget, self.wall)
+            if widget.kind == "testcard":
+                self._testcard_grid = float(widget.grid_px)
+                texts += self._testcard_labels()
+            elif not self.wall.panel(self.panel.id).rect.intersects(box):
+                continue
+            elif widget.kind == "rect":
+                rect_rows.append((*box.as_tuple(), *widget.color))
+            elif widget.kind == "text":
+                pad = widget.padding * min(box.w, box.h)
+                texts.append(
+                    TextItem(
+                        widget.text, box.inset(pad), widget.color, widget.align, widget.size,
+                        widget.font,
+                    )
+                )
+        self._rects.upload(np.array(rect_rows, dtype="f4").reshape(-1, 8))
+        self._layout_text(texts)
+
+    def _testcard_labels(self) -> list[TextItem]:
+        """Each panel's id and resolution in large type, centred on that panel."""
+        items = []
+        for p in self.wall.panels:
+            r = p.rect
+            w, h = p.resolution
+            items.append(
+                TextItem(p.id, Rect(r.x + r.w * 0.2, r.y + r.h * 0.28, r.w * 0.6, r.h * 0.26),
+                         (1.0, 1.0, 1.0, 1.0))
+            )
+            detail = f"{w} x {h}  rot {p.rotation}  at ({int(r.x)}, {int(r.y)})"
+            items.append(
+                TextItem(detail, Rect(r.x + r.w * 0.15, r.y + r.h * 0.58, r.w * 0.7, r.h * 0.09),
+                         (0.75, 0.85, 1.0, 1.0))
+            )
+        own = self.panel.rect
+        return [i for i in items if i.box.intersects(own)]
+
+    def _layout_text(self, items: list[TextItem]) -> None:
+        """Lay text out at this panel's native pixel size, then map quads back to canvas units."""
+        rows: dict[tuple[str, int], list[np.ndarray]] = {}
+        s = self.px_per_canvas
+        for item in items:
+            font = str(glyphs.find_font(item.font))
+            box = item.box
+            if item.size is not None:
+                px = max(1, round(item.size * s))
+            else:
+                px = glyphs.fit_font_px(font, item.text, box.w * s, box.h * s)
+            if px < 1:
+                continue
+            batch = self._batch(font, px)
+            _, block_h = glyphs.measure_text(batch.atlas, item.text)
+            anchor = {"left": box.x, "center": box.x + box.w / 2, "right": box.right}[item.align]
+            top = box.y + (box.h - block_h / s) / 2
+            x0, y0 = self._snap(anchor, top)
+            quads = glyphs.layout_text(batch.atlas, item.text, 0.0, 0.0, item.color, item.align)
+            if not len(quads):
+                continue
+            quads = quads.copy()
+            quads[:, 0] = x0 + quads[:, 0] / s
+            quads[:, 1] = y0 + quads[:, 1] / s
+            quads[:, 2:4] /= s
+            rows.setdefault((font, px), []).append(quads)
+        for key, batch in self._text.items():
+            parts = rows.get(key)
+            batch.quads.upload(np.concatenate(parts) if parts else np.zeros((0, 12), "f4"))
+
+    def _snap(self, x: float, y: float) -> tuple[float, float]:
+        """Put a text origin on this panel's pixel grid so glyphs stay sharp."""
+        s, r = self.px_per_canvas, self.panel.rect
+        return r.x + round((x - r.x) * s) / s, r.y + round((y - r.y) * s) / s
+
+    def _batch(self, font: str, px: int) -> _TextBatch:
+        key = (font, px)
+        if key not in self._text:
+            self._text[key] = _TextBatch(self.ctx, self.programs, glyphs.GlyphAtlas(font, px))
+        return self._text[key]
+
+    def render(self, t: float, target: moderngl.Framebuffer) -> None:
+        """Draw the frame for shared wall-clock time `t` into `target`."""
+        calibrated = not self.panel.color.is_identity
+        scene_fbo = self._post_target(target.size) if calibrated else target
+        scene_fbo.use()
+        self.ctx.viewport = (0, 0, *target.size)
+        scene_fbo.clear(*self.background)
+        self.ctx.enable(moderngl.BLEND)
+        self.ctx.blend_func = _BLEND
+        calls = 0
+        for program in (self._rects.program, self._testcard_program):
+            program["u_canvas_to_ndc"].write(self._matrix)
+        if self._testcard_grid is not None:
+            prog = self._testcard_program
+            prog["u_canvas"] = self.wall.canvas
+            prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
+            prog["u_grid"] = self._testcard_grid
+            prog["u_time"] = t % 3600.0
+            self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
+            calls += 1
+        calls += self._rects.draw()
+        for batch in self._text.values():
+            if batch.quads.count:
+                batch.quads.program["u_canvas_to_ndc"].write(self._matrix)
+                calls += batch.draw()
+        if calibrated:
+            calls += self._apply_calibration(target)
+        self.ctx.disable(moderngl.BLEND)
+        self.draw_calls = calls
+
+    def _post_target(self, size: tuple[int, int]) -> moderngl.Framebuffer:
+        if self._post is None or self._post[0].size != size:
+            self._release_post()
+            texture = self.ctx.texture(size, 4)
+            self._post = (texture, self.ctx.framebuffer([texture]))
+        return self._post[1]
+
+    def _apply_calibration(self, target: moderngl.Framebuffer) -> int:
+        program = self.programs.get("fullscreen.vert.glsl", "color.frag.glsl")
+        if self._post_vao is None:
+            self._post_vao = self.ctx.vertex_array(
+                program, [(self._rects.corner, "2f", "in_corner")]
+            )
+        color = self.panel.color
+        program["u_gain"] = color.gain
+        program["u_gamma"] = color.gamma
+        program["u_brightness"] = color.brightness
+        program["u_scene"] = 0
+        target.use()
+        self.ctx.disable(moderngl.BLEND)
+        self._post[0].use(0)
+        self._post_vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+        return 1
+
+    def _release_post(self) -> None:
+        if self._post is not None:
+            texture, fbo = self._post
+            release_framebuffer(self.ctx, fbo)
+            texture.release()
+            self._post = None
+
+    def release(self) -> None:
+        """Free GPU objects now; safe to call twice (never left to __del__)."""
+        for batch in self._text.values():
+            batch.release()
+        self._text.clear()
+        if self._rects is not None:
+            self._testcard.release()
+            self._rects.release()
+            self._rects = None
+        if self._post_vao is not None:
+            self._post_vao.release()
+            self._post_vao = None
+        self._release_post()
+        if self._own_programs:
+            self.programs.release()
+
+
+def read_rgb(fbo: moderngl.Framebuffer) -> np.ndarray:
+    """Framebuffer pixels as an (H, W, 3) uint8 array, top row first like a PNG."""
+    w, h = fbo.size
+    data = np.frombuffer(fbo.read(components=3, alignment=1), dtype=np.uint8)
+    return data.reshape(h, w, 3)[::-1].copy()
