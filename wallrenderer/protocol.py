@@ -7,6 +7,7 @@ code in `wallrenderer.link` and `controller.node` sends the frames built here.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,10 @@ class Message:
     def encode(self) -> list[bytes]:
         """Header and body frames (no topic)."""
         header = {"v": VERSION, "k": self.kind, "s": self.seq, "e": self.epoch, "t": self.time}
-        return [_dumps(header), _dumps(self.body)]
+        frames = [_dumps(header), _dumps(self.body)]
+        if sum(len(f) for f in frames) > MAX_MESSAGE_BYTES:
+            raise ProtocolError(f"{self.kind} message exceeds {MAX_MESSAGE_BYTES} bytes")
+        return frames
 
     @classmethod
     def decode(cls, frames: list[bytes]) -> Message:
@@ -66,15 +70,16 @@ class Message:
         if sum(len(f) for f in frames) > MAX_MESSAGE_BYTES:
             raise ProtocolError("message too large")
         header = _loads(frames[0], "header")
-        if header.get("v") != VERSION:
-            raise ProtocolError(f"unsupported protocol version {header.get('v')!r}")
+        version = header.get("v")
+        if isinstance(version, bool) or version != VERSION:
+            raise ProtocolError(f"unsupported protocol version {version!r}")
         kind, seq, epoch, sent = header.get("k"), header.get("s"), header.get("e"), header.get("t")
         if not isinstance(kind, str) or not all(
             isinstance(n, int) and not isinstance(n, bool) for n in (seq, epoch)
         ):
             raise ProtocolError("header fields k, s, e have wrong types")
-        if not isinstance(sent, (int, float)) or isinstance(sent, bool):
-            raise ProtocolError("header field t is not a number")
+        if not isinstance(sent, (int, float)) or isinstance(sent, bool) or not math.isfinite(sent):
+            raise ProtocolError("header field t is not a finite number")
         return cls(kind=kind, body=_loads(frames[1], "body"), seq=seq, epoch=epoch, time=sent)
 
 
@@ -82,11 +87,15 @@ def _dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _loads(frame: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = json.loads(frame)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ProtocolError(f"{what} is not JSON: {exc}") from None
+        obj = json.loads(frame.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ProtocolError(f"{what} is not UTF-8 JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise ProtocolError(f"{what} is not a JSON object")
     return obj
