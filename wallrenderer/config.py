@@ -32,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from wallrenderer.errors import WallError
 from wallrenderer.geometry import (
     ROTATIONS,
     ColorCalibration,
@@ -76,7 +77,7 @@ class Problem:
         return f"{where}: {self.field}: {message}" if self.field else f"{where}: {message}"
 
 
-class LayoutError(Exception):
+class LayoutError(WallError):
     """A layout that cannot be used; carries every error found, not only the first."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from wallrenderer.errors import WallError
+
 ROTATIONS = (0, 90, 180, 270)
 
 # Local fraction (fx, fy) in the panel's on-wall rectangle -> native fraction (fu, fv).
@@ -32,7 +34,7 @@ _LOCAL_TO_NATIVE = {
 _GRID_ID = re.compile(r"^r(\d+)c(\d+)$")
 
 
-class GeometryError(ValueError):
+class GeometryError(WallError, ValueError):
     """A wall that cannot exist: overlapping panels, unknown display ids, bad sizes."""
 
 

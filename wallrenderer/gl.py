@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import moderngl
 
+from wallrenderer.errors import WallError
+
 GL_VERSION = 330
 
 
-class ContextError(Exception):
+class ContextError(WallError):
     """No usable OpenGL 3.3 context; the message says what to install."""
 
 

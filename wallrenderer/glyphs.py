@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from wallrenderer.errors import WallError
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_FAMILY = "DejaVu Sans"
@@ -47,7 +49,7 @@ _INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
 _SHELF_ROUND = 8
 
 
-class FontNotFoundError(Exception):
+class FontNotFoundError(WallError):
     """No usable font file for the requested name."""
 
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from wallrenderer.errors import WallError
 from wallrenderer.resources import builtin_path
 
 MAX_INCLUDE_DEPTH = 8
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 
 
-class ShaderError(Exception):
+class ShaderError(WallError):
     """A shader file that cannot be loaded or compiled; the message shows where."""
 
 

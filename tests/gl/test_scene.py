@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pixels import assert_fill_matches, predicted_mask
 
 from wallrenderer.config import scenario_from_data, wall_from_data
-from wallrenderer.geometry import Panel, Rect
+from wallrenderer.geometry import Rect
 from wallrenderer.gl import release_framebuffer
 from wallrenderer.scene import PanelView, read_rgb
 from wallrenderer.shaders import ProgramCache, ShaderError
@@ -60,33 +61,6 @@ def render(ctx, wall, display, scen, t=0.0):
     finally:
         view.release()
         release_framebuffer(ctx, fbo)
-
-
-def predicted_mask(panel: Panel, rect: Rect) -> np.ndarray:
-    """Native pixels whose centre lies inside a canvas rectangle."""
-    x, y = panel.pixel_centres()
-    return (x >= rect.x) & (x < rect.right) & (y >= rect.y) & (y < rect.bottom)
-
-
-def grow(mask: np.ndarray, n: int = 1) -> np.ndarray:
-    out = mask.copy()
-    for _ in range(n):
-        padded = np.pad(out, 1)
-        out = (
-            padded[1:-1, 1:-1] | padded[:-2, 1:-1] | padded[2:, 1:-1]
-            | padded[1:-1, :-2] | padded[1:-1, 2:]
-        )
-    return out
-
-
-def assert_fill_matches(image: np.ndarray, expected: np.ndarray, color, label: str) -> None:
-    """The fill covers exactly the predicted pixels, give or take one pixel at edges."""
-    filled = np.all(image == color, axis=-1)
-    certain = ~grow(~expected)
-    missing = certain & ~filled
-    stray = filled & ~grow(expected)
-    assert not missing.any(), f"{label}: {missing.sum()} pixels the fill should cover are not"
-    assert not stray.any(), f"{label}: {stray.sum()} pixels outside the predicted fill are filled"
 
 
 @pytest.mark.parametrize("wall_data", [SMALL_GRID, MIXED], ids=["grid", "rotated-mixed"])

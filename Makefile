@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+SOURCES := pyproject.toml $(shell find wallrenderer controller shaders layouts -type f -not -path '*/__pycache__/*' 2>/dev/null)
+DEMO_OUT ?= wall-output
+
+.PHONY: demo test bench lint clean
+
+# With a display: one window per panel, until Ctrl-C. Without: headless PNGs after a few seconds.
+demo: $(VENV)/.installed
+	@scripts/system-packages.sh demo
+	$(BIN)/wall demo --out-dir $(DEMO_OUT) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 4)
+
+test: $(VENV)/.installed-test
+	@scripts/system-packages.sh test
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed
+	$(BIN)/python benchmarks/render.py
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# A real (non-editable) install, so the tests prove shaders and layouts ship in the wheel.
+$(VENV)/.installed: $(VENV)/bin/python $(SOURCES)
+	$(BIN)/pip install -q .
+	@touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(BIN)/pip install -q '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) build dist .pytest_cache

@@ -1,0 +1,1 @@
+"""Controller node: sources, aggregation, publishing, scenarios, tours, HTTP control surface."""

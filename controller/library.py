@@ -1,0 +1,75 @@
+"""Loading the wall and the scenario library the controller serves.
+
+Every file is validated with the same loader as `wall validate`; a scenario
+that does not validate is reported and left out, never shown half-built.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wallrenderer.config import LayoutError, load_wall, scenario_from_text
+from wallrenderer.geometry import Wall
+from wallrenderer.resources import builtin_path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WALL = "demo-2x2.yaml"
+BUILTIN_SCENARIOS = ("testcard",)
+
+
+def default_wall_path() -> Path:
+    """The shipped 2x2 demo wall, used when no --wall is given."""
+    return builtin_path("layouts", "walls", DEFAULT_WALL)
+
+
+def default_scenarios_dir() -> Path:
+    """The shipped scenarios, used when no --scenarios is given."""
+    return builtin_path("layouts", "scenarios")
+
+
+@dataclass
+class Library:
+    """The wall (checked geometry and its raw data) and the scenarios that fit it."""
+
+    wall: Wall
+    wall_data: dict[str, Any]
+    scenarios: dict[str, dict[str, Any]]
+    problems: list[str]
+
+
+def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None) -> Library:
+    """Load and check a wall and every `*.yaml` scenario in a folder.
+
+    Raises:
+        LayoutError: the wall itself is invalid (nothing can be shown without it).
+    """
+    wall_path = Path(wall_path)
+    wall = load_wall(wall_path)
+    wall_data = yaml.safe_load(wall_path.read_text())
+    folder = Path(scenarios_dir) if scenarios_dir else default_scenarios_dir()
+    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
+    problems = [] if folder.is_dir() else [f"{folder}: scenario folder not found"]
+    builtin = default_scenarios_dir()
+    names = {f.stem for f in files}
+    files += [builtin / f"{name}.yaml" for name in BUILTIN_SCENARIOS if name not in names]
+    scenarios: dict[str, dict[str, Any]] = {}
+    for path in files:
+        text = path.read_text()
+        try:
+            scenario = scenario_from_text(text, source=str(path), wall=wall)
+        except LayoutError as exc:
+            problems += [str(p) for p in exc.problems]
+            continue
+        if scenario.name in scenarios:
+            problems.append(f"{path}: scenario name {scenario.name!r} is used twice; ignored")
+            continue
+        scenarios[scenario.name] = yaml.safe_load(text)
+    for problem in problems:
+        log.warning("%s", problem)
+    return Library(wall, wall_data, scenarios, problems)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the system packages `make demo` and `make test` need, only when missing.
+#   demo: Mesa EGL + GL drivers (headless OpenGL), fonts, fontconfig
+#   test: the above, plus Xvfb for the windowed-renderer test
+set -euo pipefail
+
+want=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 fonts-dejavu-core fontconfig)
+if [ "${1:-}" = "test" ]; then
+  want+=(xvfb xauth)
+fi
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  echo "Not a Debian-based system: make sure these (or equivalents) are installed: ${want[*]}" >&2
+  exit 0
+fi
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing system packages: ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "Need root to install: ${missing[*]} (run: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+fi
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

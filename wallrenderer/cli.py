@@ -1,0 +1,157 @@
+"""The `wall` command line (contract in DESIGN.md).
+
+Each subcommand imports only what it needs: the controller never loads GL,
+and `wall validate` and `wall status` start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from controller.demo import run_demo
+    from controller.library import default_wall_path
+
+    return run_demo(
+        args.wall or str(default_wall_path()),
+        args.scenarios,
+        args.scenario,
+        args.headless,
+        args.out_dir,
+        args.seconds,
+    )
+
+
+def _controller(args: argparse.Namespace) -> int:
+    from controller.node import run_controller
+
+    return run_controller(args.wall, args.scenarios, args.scenario, args.bind)
+
+
+def _renderer(args: argparse.Namespace) -> int:
+    from wallrenderer.gl import WindowPlacement
+    from wallrenderer.node import RendererOptions, run_renderer
+
+    mode = "fullscreen" if args.fullscreen else "windowed" if args.windowed else "headless"
+    placement = WindowPlacement.parse(args.geometry) if args.geometry else None
+    fps = args.fps or (60.0 if mode != "headless" else 10.0)
+    options = RendererOptions(
+        args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps
+    )
+    return run_renderer(options)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from wallrenderer.config import validate_files
+
+    problems = validate_files(args.files, args.wall or ())
+    for problem in problems:
+        print(problem)
+    errors = [p for p in problems if p.severity == "error"]
+    if not errors:
+        print(f"{len(args.files)} file(s) valid", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from wallrenderer.link import control_request
+
+    try:
+        status = control_request(args.connect, "status", {}, timeout_s=args.timeout)
+    except TimeoutError as exc:
+        print(f"wall status: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"scenario: {status['scenario']}   epoch: {status['epoch']}   seq: {status['seq']}")
+    columns = ("id", "connected", "fps", "frame_ms", "clock_error_ms", "scenario")
+    rows = [[_cell(r.get(c)) for c in columns] for r in status["renderers"]]
+    widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
+    for row in [list(columns), *rows]:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "NO"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Subcommands and options of `wall`, as DESIGN.md fixes them."""
+    parser = argparse.ArgumentParser(prog="wall", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="controller + one renderer per panel on this machine")
+    demo.add_argument("--wall", help="wall YAML (default: the shipped demo-2x2)")
+    demo.add_argument("--scenarios", help="folder of scenario YAML (default: shipped)")
+    demo.add_argument("--scenario", default="testcard", help="scenario to show (default testcard)")
+    demo.add_argument("--headless", action="store_true",
+                      help="no windows (automatic when there is no display)")
+    demo.add_argument("--out-dir", default="wall-output", help="where headless PNGs go")
+    demo.add_argument("--seconds", type=float,
+                      help="headless: after S seconds write the PNGs and exit")
+    demo.set_defaults(run=_demo)
+
+    ctl = sub.add_parser("controller", help="serve a wall to its renderers")
+    ctl.add_argument("--wall", required=True, help="wall YAML")
+    ctl.add_argument("--scenarios", help="folder of scenario YAML (default: shipped)")
+    ctl.add_argument("--scenario", help="scenario to show first (default testcard)")
+    ctl.add_argument("--bind", default="0.0.0.0:7700",
+                     help="HOST:PORT; PUB on PORT, requests on PORT+1 (default 0.0.0.0:7700)")
+    ctl.set_defaults(run=_controller)
+
+    ren = sub.add_parser("renderer", help="draw one panel's slice of the wall")
+    ren.add_argument("--connect", required=True, help="controller HOST or HOST:PORT")
+    ren.add_argument("--display", required=True, help="this panel's id, e.g. r0c1")
+    mode = ren.add_mutually_exclusive_group()
+    mode.add_argument("--fullscreen", action="store_true", help="fullscreen on --screen N")
+    mode.add_argument("--windowed", action="store_true", help="in a window")
+    mode.add_argument("--headless", action="store_true", help="no window (EGL); default")
+    ren.add_argument("--screen", type=int, default=0, help="screen number for --fullscreen")
+    ren.add_argument("--geometry", help="window WxH+X+Y for --windowed")
+    ren.add_argument("--as-mounted", action="store_true",
+                     help="preview: draw as the panel hangs, ignoring its rotation")
+    ren.add_argument("--fps", type=float, help="frame rate cap (default 60; 10 headless)")
+    ren.set_defaults(run=_renderer)
+
+    val = sub.add_parser("validate", help="check wall and scenario YAML files")
+    val.add_argument("files", nargs="+", metavar="FILE")
+    val.add_argument("--wall", action="append",
+                     help="also check scenarios' display ids against this wall (repeatable)")
+    val.set_defaults(run=_validate)
+
+    st = sub.add_parser("status", help="table of renderers as the controller sees them")
+    st.add_argument("--connect", default="127.0.0.1:7700", help="controller HOST or HOST:PORT")
+    st.add_argument("--json", action="store_true", help="print the raw JSON")
+    st.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer")
+    st.set_defaults(run=_status)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `wall` console script; returns the exit code."""
+    from wallrenderer.errors import WallError
+
+    args = build_parser().parse_args(argv)
+    role = getattr(args, "display", None) or args.command
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format=f"%(asctime)s {role} %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return args.run(args)
+    except WallError as exc:
+        print(f"wall {args.command}: {exc}", file=sys.stderr)
+        return 1
