@@ -28,5 +28,11 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
   fi
 fi
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+log=$(mktemp)
+if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+       $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "Installing ${missing[*]} failed (log above)." >&2
+  exit 1
+fi
+rm -f "$log"

@@ -2,12 +2,11 @@
 #include "lib/aa.glsl"
 
 // Calibration pattern drawn in canvas coordinates: if bezels are set right,
-// every grid line, diagonal and circle continues straight across the seams,
-// and the sweeping bar crosses from panel to panel without a jump.
+// every grid line, diagonal and circle continues straight across the seams.
+// It does not move, so the renderer draws it once and copies it each frame.
 uniform vec2 u_canvas;      // canvas size in pixels
 uniform vec4 u_panel;       // this panel's canvas rectangle: x, y, w, h
 uniform float u_grid;       // grid spacing in canvas pixels
-uniform float u_time;       // shared wall-clock seconds
 
 in vec2 v_canvas;
 out vec4 f_color;
@@ -45,9 +44,6 @@ void main() {
     vec2 inside = min(p - u_panel.xy, u_panel.xy + u_panel.zw - p);
     float edge = min(inside.x, inside.y);
     color = mix(color, vec3(0.9, 0.1, 0.3), stroke(edge, 4.0, px));
-
-    float sweep_x = mod(u_time * u_canvas.x / 8.0, u_canvas.x);
-    color = mix(color, vec3(0.3, 1.0, 0.4), stroke(abs(p.x - sweep_x), 6.0, px));
 
     f_color = vec4(color, 1.0);
 }

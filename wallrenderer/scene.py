@@ -21,6 +21,7 @@ from wallrenderer.shaders import ProgramCache
 
 _QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _BLEND = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA)
+SWEEP_PERIOD_S = 8.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +159,10 @@ class PanelView:
             self._testcard_program, [(self._rects.corner, "2f", "in_corner")]
         )
         self._testcard_grid: float | None = None
+        self._testcard_frame: moderngl.Framebuffer | None = None
+        self._sweep = _InstancedQuads(
+            ctx, self._rects.program, ["in_rect", "in_color"], "4f 4f"
+        )
         self._text: dict[tuple[str, int], _TextBatch] = {}
         self._post = None
         self._post_vao = None
@@ -168,6 +173,7 @@ class PanelView:
         self.background = scenario.background
         rect_rows, texts = [], []
         self._testcard_grid = None
+        self._drop_testcard_frame()
         for widget in scenario.widgets:
             box = widget_rect(widget, self.wall)
             if widget.kind == "testcard":
@@ -253,20 +259,15 @@ class PanelView:
         scene_fbo = self._post_target(target.size) if calibrated else target
         scene_fbo.use()
         self.ctx.viewport = (0, 0, *target.size)
-        scene_fbo.clear(*self.background)
+        if self._testcard_grid is None:
+            scene_fbo.clear(*self.background)
         self.ctx.enable(moderngl.BLEND)
         self.ctx.blend_func = _BLEND
         calls = 0
         for program in (self._rects.program, self._testcard_program):
             program["u_canvas_to_ndc"].write(self._matrix)
         if self._testcard_grid is not None:
-            prog = self._testcard_program
-            prog["u_canvas"] = self.wall.canvas
-            prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
-            prog["u_grid"] = self._testcard_grid
-            prog["u_time"] = t % 3600.0
-            self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
-            calls += 1
+            calls += self._draw_testcard(scene_fbo, t)
         calls += self._rects.draw()
         for batch in self._text.values():
             if batch.quads.count:
@@ -276,6 +277,35 @@ class PanelView:
             calls += self._apply_calibration(target)
         self.ctx.disable(moderngl.BLEND)
         self.draw_calls = calls
+
+    def _draw_testcard(self, target: moderngl.Framebuffer, t: float) -> int:
+        """Copy the static pattern (drawn once per size) and draw the moving bar on top.
+
+        The bar sweeps the whole canvas every 8 s of shared time, so it crosses
+        from panel to panel without a jump when the clocks agree.
+        """
+        if self._testcard_frame is None or self._testcard_frame.size != target.size:
+            self._drop_testcard_frame()
+            self._testcard_frame = self.ctx.simple_framebuffer(target.size)
+            self._testcard_frame.use()
+            self._testcard_frame.clear(*self.background)
+            prog = self._testcard_program
+            prog["u_canvas"] = self.wall.canvas
+            prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
+            prog["u_grid"] = self._testcard_grid
+            self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
+            target.use()
+        self.ctx.copy_framebuffer(target, self._testcard_frame)
+        canvas_w, canvas_h = self.wall.canvas
+        bar_w = 12.0 / self.px_per_canvas
+        x = (t % SWEEP_PERIOD_S) / SWEEP_PERIOD_S * canvas_w - bar_w / 2
+        self._sweep.upload(np.array([[x, 0.0, bar_w, canvas_h, 0.3, 1.0, 0.4, 1.0]], "f4"))
+        return 1 + self._sweep.draw()
+
+    def _drop_testcard_frame(self) -> None:
+        if self._testcard_frame is not None:
+            release_framebuffer(self.ctx, self._testcard_frame)
+            self._testcard_frame = None
 
     def _post_target(self, size: tuple[int, int]) -> moderngl.Framebuffer:
         if self._post is None or self._post[0].size != size:
@@ -313,7 +343,9 @@ class PanelView:
         for batch in self._text.values():
             batch.release()
         self._text.clear()
+        self._drop_testcard_frame()
         if self._rects is not None:
+            self._sweep.release()
             self._testcard.release()
             self._rects.release()
             self._rects = None

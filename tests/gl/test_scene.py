@@ -162,3 +162,23 @@ def test_broken_shader_reports_numbered_source(ctx, tmp_path):
     assert "--- source 0: bad.frag.glsl ---" in message
     assert "   3  void main() { c = undefined_thing; }" in message
     assert "0:3(" in message, "the driver's source:line should point at line 3 of the file"
+
+
+def test_testcard_sweep_bar_is_where_shared_time_puts_it_on_every_panel(ctx):
+    wall = wall_from_data(SMALL_GRID)
+    scen = scenario(wall, [{"kind": "testcard"}])
+    cw = wall.canvas[0]
+    green = (77, 255, 102)
+    for t, display in ((2.0, "r0c0"), (6.0, "r0c1"), (6.0, "r1c1")):
+        bar_x = (t % 8.0) / 8.0 * cw
+        panel = wall.panel(display)
+        image, _ = render(ctx, wall, display, scen, t=t)
+        column = round(bar_x - panel.rect.x)
+        above_labels = image[: int(0.25 * 180)]
+        assert np.all(np.abs(above_labels[:, column].astype(int) - green) <= 1), (
+            f"{display}: no bar at canvas x={bar_x:g}"
+        )
+        assert not np.any(np.all(above_labels[:, column - 20] == green, axis=-1))
+        other = "r0c1" if display == "r0c0" else "r0c0"
+        other_image, _ = render(ctx, wall, other, scen, t=t)
+        assert not np.any(np.all(other_image == green, axis=-1)), f"{other} shows the bar too"
