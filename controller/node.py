@@ -61,6 +61,7 @@ class _Capture:
     at: float
     expected: set[str]
     deadline: float
+    absent: list[str]
     paths: dict[str, str] = field(default_factory=dict)
 
 
@@ -159,17 +160,23 @@ class Controller:
         return status
 
     def _start_capture(self, client: bytes, body: dict) -> None:
-        """Every renderer writes the frame for one shared instant, so the PNGs line up."""
-        at = time.time() + CAPTURE_LEAD_S
-        expected = set(self.display_ids)
-        self._captures.append(_Capture(client, at, expected, at + CAPTURE_TIMEOUT_S))
+        """Every connected renderer writes the frame for one shared instant, so the PNGs line up.
+
+        Renderers that are not connected are reported missing at once rather than waited for.
+        """
+        now = time.time()
+        at = now + CAPTURE_LEAD_S
+        connected = {d for d, r in self.renderers.items() if r.connected(now)}
+        expected = connected & set(self.display_ids)
+        absent = sorted(set(self.display_ids) - expected)
+        self._captures.append(_Capture(client, at, expected, at + CAPTURE_TIMEOUT_S, absent))
         self._publish(TOPIC_ALL, "capture", {"at": at, "dir": str(body.get("dir", "."))})
 
     def _finish_captures(self, now: float) -> None:
         for capture in list(self._captures):
             done = capture.expected <= capture.paths.keys()
             if done or now >= capture.deadline:
-                missing = sorted(capture.expected - capture.paths.keys())
+                missing = sorted(capture.absent + list(capture.expected - capture.paths.keys()))
                 self._reply(capture.client, "reply", {"paths": capture.paths, "missing": missing})
                 self._captures.remove(capture)
 
