@@ -57,7 +57,7 @@ class RendererStatus:
 
 @dataclass
 class _Capture:
-    client: bytes
+    client: list[bytes]
     at: float
     expected: set[str]
     deadline: float
@@ -101,10 +101,10 @@ class Controller:
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
         self.pub.send_multipart([topic, *msg.encode()], flags=zmq.NOBLOCK)
 
-    def _reply(self, client: bytes, kind: str, body: dict, seq: int = 0) -> None:
+    def _reply(self, client: list[bytes], kind: str, body: dict, seq: int = 0) -> None:
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
         try:
-            self.router.send_multipart([client, *msg.encode()], flags=zmq.NOBLOCK)
+            self.router.send_multipart([*client, *msg.encode()], flags=zmq.NOBLOCK)
         except zmq.Again:
             log.warning("reply %s to a client that is not reading was dropped", kind)
 
@@ -126,7 +126,11 @@ class Controller:
         self.router.close(linger=0)
 
     def _on_request(self, frames: list[bytes]) -> None:
-        client, rest = frames[0], frames[1:]
+        """Answer one request; its routing envelope is every frame before header and body.
+
+        A direct client has a one-frame envelope; through `wall relay` it has one per hop.
+        """
+        client, rest = frames[:-2], frames[-2:]
         try:
             msg = Message.decode(rest)
         except ProtocolError as exc:
@@ -159,7 +163,7 @@ class Controller:
         status.last_seen = time.time()
         return status
 
-    def _start_capture(self, client: bytes, body: dict) -> None:
+    def _start_capture(self, client: list[bytes], body: dict) -> None:
         """Every connected renderer writes the frame for one shared instant, so the PNGs line up.
 
         Renderers that are not connected are reported missing at once rather than waited for.
