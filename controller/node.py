@@ -1,23 +1,36 @@
 """The controller node: owns the wall and the active scenario and publishes them.
 
-Sockets: PUB on PORT (sequenced `state`, heartbeats, capture orders, one topic
-prefix per display) and ROUTER on PORT + 1 (snapshots for renderers that join
-late or re-sync, clock exchanges, renderer reports, and requests from control
+Sockets: PUB on PORT (sequenced updates: `state`, switch `prepare` and
+`commit`; heartbeats and capture orders; one topic prefix per display) and
+ROUTER on PORT + 1 (snapshots for renderers that join late or re-sync, clock
+exchanges, renderer reports and acknowledgements, and requests from control
 clients such as `wall demo` and `wall status`). One thread, one poll loop: the
 publish path never blocks (PUB drops for a subscriber past its high-water mark).
+
+A scenario switch is two-phase: `prepare` (renderers build the new scenario's
+GPU resources and acknowledge), then `commit` for a tick a little in the
+future; renderers that have not acknowledged within SWITCH_ACK_WAIT_S are not
+waited for and join as soon as they are ready.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import queue
 import random
 import time
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 import zmq
 
+from wallrenderer.errors import WallError
+from wallrenderer.link import endpoints
 from wallrenderer.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
+from wallrenderer.timing import tick_at, time_of
 
 log = logging.getLogger(__name__)
 
@@ -25,22 +38,8 @@ HEARTBEAT_S = 0.5
 RENDERER_GONE_S = 3.0
 CAPTURE_LEAD_S = 0.5
 CAPTURE_TIMEOUT_S = 20.0
-
-
-@dataclass
-class Layout:
-    """What the wall shows: the wall description and one scenario, as plain data.
-
-    Plain dicts travel on the wire; each renderer validates them again with the
-    same loader that checked them here.
-    """
-
-    wall: dict[str, Any]
-    scenario: dict[str, Any]
-
-    @property
-    def scenario_name(self) -> str:
-        return self.scenario["scenario"]["name"]
+SWITCH_ACK_WAIT_S = 0.38
+COMMIT_LEAD_S = 0.1
 
 
 @dataclass
@@ -65,41 +64,165 @@ class _Capture:
     paths: dict[str, str] = field(default_factory=dict)
 
 
-class Controller:
-    """Publishes the layout to renderers and answers their requests."""
+@dataclass
+class _Switch:
+    """A two-phase scenario switch: prepared, then committed for one tick."""
 
-    def __init__(self, layout: Layout, display_ids: list[str], bind: str, zctx=None):
-        self.layout = layout
+    id: int
+    name: str
+    scenario: dict[str, Any]
+    requested_at: float
+    expected: set[str]
+    futures: list[Future]
+    acks: set[str] = field(default_factory=set)
+    tick: int | None = None
+
+    def wire(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "scenario": self.scenario, "tick": self.tick}
+
+
+class UnknownScenario(WallError):
+    """A switch to a scenario the controller does not have."""
+
+
+class Controller:
+    """Publishes the layout to renderers, answers their requests, runs switches.
+
+    All state belongs to the thread that calls `run()`; other threads (the HTTP
+    server) go through `call()` and `request_switch()`, which are thread-safe.
+    """
+
+    def __init__(
+        self,
+        wall: dict[str, Any],
+        scenarios: dict[str, dict[str, Any]],
+        active: str,
+        display_ids: list[str],
+        bind: str,
+        zctx=None,
+    ):
+        if active not in scenarios:
+            raise UnknownScenario(f"scenario {active!r} not found ({', '.join(sorted(scenarios))})")
+        self.wall = wall
+        self.scenarios = scenarios
+        self.scenario_name = active
         self.display_ids = list(display_ids)
         self.epoch = random.getrandbits(31)
         self.seq = 0
         self.dropped = 0
         self.renderers: dict[str, RendererStatus] = {}
         self._captures: list[_Capture] = []
+        self._switch: _Switch | None = None
+        self._queued_switches: list[tuple[str, Future]] = []
+        self._switch_ids = 0
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
         self.zctx = zctx or zmq.Context.instance()
-        host, _, port = bind.rpartition(":")
+        pub_endpoint, router_endpoint = endpoints(bind)
         self.pub = self.zctx.socket(zmq.PUB)
         self.router = self.zctx.socket(zmq.ROUTER)
         self.pub.setsockopt(zmq.SNDHWM, 1000)
         self.router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        self.router.setsockopt(zmq.ROUTER_MANDATORY, 0)
         for sock in (self.pub, self.router):
             sock.setsockopt(zmq.LINGER, 0)
-        self.pub.bind(f"tcp://{host}:{int(port)}")
-        self.router.bind(f"tcp://{host}:{int(port) + 1}")
+        try:
+            self.pub.bind(pub_endpoint)
+            self.router.bind(router_endpoint)
+        except zmq.ZMQError as exc:
+            self.close()
+            raise WallError(f"cannot listen on {bind} and the port after it: {exc}") from None
 
-    def set_layout(self, layout: Layout) -> None:
-        """Publish a new layout as the next sequenced update."""
-        self.layout = layout
-        self.seq += 1
-        self._publish(TOPIC_ALL, "state", self._state_body(), seq=self.seq)
+    # --- thread-safe entry points -------------------------------------------------
 
-    def _state_body(self) -> dict[str, Any]:
-        return {"wall": self.layout.wall, "scenario": self.layout.scenario}
+    def call(self, fn: Callable[[], Any]) -> Future:
+        """Run `fn` on the controller's thread; the future holds its result."""
+        future: Future = Future()
+        self._calls.put((fn, future))
+        try:
+            os.write(self._wake_w, b"x")
+        except BlockingIOError:
+            pass  # the pipe is already full of wake-ups
+        return future
 
-    def _publish(self, topic: bytes, kind: str, body: dict, seq: int = 0) -> None:
+    def request_switch(self, name: str) -> Future:
+        """Switch the wall to a scenario; the future resolves when the switch is committed.
+
+        Its result says the tick and shared time at which every renderer shows it.
+
+        Raises:
+            UnknownScenario: (from the future) no scenario by that name.
+        """
+        result: Future = Future()
+
+        def start() -> None:
+            if name not in self.scenarios:
+                known = ", ".join(sorted(self.scenarios))
+                result.set_exception(UnknownScenario(f"no scenario {name!r} (have: {known})"))
+                return
+            self._queued_switches.append((name, result))
+
+        self.call(start)
+        return result
+
+    # --- loop ---------------------------------------------------------------------
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        """Serve until `should_stop()` is true."""
+        poller = zmq.Poller()
+        poller.register(self.router, zmq.POLLIN)
+        poller.register(self._wake_r, zmq.POLLIN)
+        next_beat = 0.0
+        while not should_stop():
+            ready = dict(poller.poll(timeout=10))
+            if self._wake_r in ready:
+                os.read(self._wake_r, 4096)
+            self._run_calls()
+            while self.router.poll(0):
+                self._on_request(self.router.recv_multipart())
+            now = time.time()
+            self._advance_switch(now)
+            if now >= next_beat:
+                self._publish("hb", {"scenario": self.scenario_name}, seq=self.seq)
+                next_beat = now + HEARTBEAT_S
+            self._finish_captures(now)
+
+    def close(self) -> None:
+        self.pub.close(linger=0)
+        self.router.close(linger=0)
+        for fd in (self._wake_r, self._wake_w):
+            os.close(fd)
+
+    def _run_calls(self) -> None:
+        while True:
+            try:
+                fn, future = self._calls.get_nowait()
+            except queue.Empty:
+                return
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn())
+                except Exception as exc:  # handed to the caller's thread
+                    future.set_exception(exc)
+
+    # --- publishing -----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a renderer needs to show the wall now (and any switch under way)."""
+        return {
+            "wall": self.wall,
+            "scenario": self.scenarios[self.scenario_name],
+            "pending": self._switch.wire() if self._switch else None,
+        }
+
+    def _publish(self, kind: str, body: dict, seq: int = 0, topic: bytes = TOPIC_ALL) -> None:
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
         self.pub.send_multipart([topic, *msg.encode()], flags=zmq.NOBLOCK)
+
+    def _publish_update(self, kind: str, body: dict) -> None:
+        """A sequenced update: renderers that miss one re-sync from a snapshot."""
+        self.seq += 1
+        self._publish(kind, body, seq=self.seq)
 
     def _reply(self, client: list[bytes], kind: str, body: dict, seq: int = 0) -> None:
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
@@ -108,22 +231,51 @@ class Controller:
         except zmq.Again:
             log.warning("reply %s to a client that is not reading was dropped", kind)
 
-    def run(self, should_stop) -> None:
-        """Serve until `should_stop()` is true."""
-        next_beat = 0.0
-        while not should_stop():
-            if self.router.poll(timeout=20):
-                while self.router.poll(0):
-                    self._on_request(self.router.recv_multipart())
-            now = time.time()
-            if now >= next_beat:
-                self._publish(TOPIC_ALL, "hb", {"scenario": self.layout.scenario_name}, self.seq)
-                next_beat = now + HEARTBEAT_S
-            self._finish_captures(now)
+    # --- switches -------------------------------------------------------------------
 
-    def close(self) -> None:
-        self.pub.close(linger=0)
-        self.router.close(linger=0)
+    def _advance_switch(self, now: float) -> None:
+        """Prepare, wait for acknowledgements (bounded), commit, then make it current."""
+        switch = self._switch
+        if switch is None:
+            if self._queued_switches:
+                self._prepare(*self._queued_switches.pop(0), now)
+            return
+        if switch.tick is None:
+            waited = now - switch.requested_at
+            if switch.expected <= switch.acks or waited >= SWITCH_ACK_WAIT_S:
+                self._commit(switch, now)
+        elif tick_at(now) >= switch.tick:
+            self.scenario_name = switch.name
+            self._switch = None
+
+    def _prepare(self, name: str, future: Future, now: float) -> None:
+        self._switch_ids += 1
+        connected = {d for d, r in self.renderers.items() if r.connected(now)}
+        self._switch = _Switch(
+            self._switch_ids, name, self.scenarios[name], now, connected, [future]
+        )
+        self._publish_update("prepare", self._switch.wire())
+        log.info("switch %d to %s: prepare sent to %d renderers", self._switch.id, name,
+                 len(connected))
+
+    def _commit(self, switch: _Switch, now: float) -> None:
+        switch.tick = tick_at(now + COMMIT_LEAD_S) + 1
+        self._publish_update("commit", {"id": switch.id, "tick": switch.tick})
+        late = sorted(switch.expected - switch.acks)
+        if late:
+            log.warning("switch %d committed without %s", switch.id, ", ".join(late))
+        result = {
+            "name": switch.name,
+            "tick": switch.tick,
+            "activates_at": time_of(switch.tick),
+            "acknowledged": sorted(switch.acks),
+            "not_acknowledged": late,
+        }
+        for future in switch.futures:
+            if future.set_running_or_notify_cancel():
+                future.set_result(result)
+
+    # --- requests -------------------------------------------------------------------
 
     def _on_request(self, frames: list[bytes]) -> None:
         """Answer one request; its routing envelope is every frame before header and body.
@@ -141,9 +293,13 @@ class Controller:
         if msg.kind == "ping":
             self._reply(client, "pong", {"t0": body.get("t0")})
         elif msg.kind == "hello":
-            self._reply(client, "snapshot", self._state_body(), seq=self.seq)
+            self._reply(client, "snapshot", self.snapshot(), seq=self.seq)
         elif msg.kind == "report":
             self._status(body).report = body
+        elif msg.kind == "ack":
+            self._status(body)
+            if self._switch is not None and body.get("id") == self._switch.id:
+                self._switch.acks.add(str(body.get("display")))
         elif msg.kind == "captured":
             self._status(body)
             for capture in self._captures:
@@ -174,7 +330,7 @@ class Controller:
         expected = connected & set(self.display_ids)
         absent = sorted(set(self.display_ids) - expected)
         self._captures.append(_Capture(client, at, expected, at + CAPTURE_TIMEOUT_S, absent))
-        self._publish(TOPIC_ALL, "capture", {"at": at, "dir": str(body.get("dir", "."))})
+        self._publish("capture", {"at": at, "dir": str(body.get("dir", "."))})
 
     def _finish_captures(self, now: float) -> None:
         for capture in list(self._captures):
@@ -191,13 +347,16 @@ class Controller:
         rows = []
         for display in ids:
             status = self.renderers.get(display, RendererStatus(display))
-            rows.append({"id": display, "connected": status.connected(now), **status.report})
+            report = {k: v for k, v in status.report.items() if k != "display"}
+            rows.append({"id": display, "connected": status.connected(now), **report})
         return {
-            "scenario": self.layout.scenario_name,
+            "scenario": self.scenario_name,
+            "switching_to": self._switch.name if self._switch else None,
             "epoch": self.epoch,
             "seq": self.seq,
             "dropped": self.dropped,
             "renderers": rows,
+            "sources": [],
         }
 
 
@@ -215,8 +374,9 @@ def run_controller(
         known = ", ".join(sorted(library.scenarios))
         log.error("scenario %r not found (available: %s)", name, known)
         return 2
-    layout = Layout(library.wall_data, library.scenarios[name])
-    controller = Controller(layout, list(library.wall.ids), bind)
+    controller = Controller(
+        library.wall_data, library.scenarios, name, list(library.wall.ids), bind
+    )
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))

@@ -20,6 +20,7 @@ from collections import deque
 
 import zmq
 
+from wallrenderer.errors import WallError
 from wallrenderer.protocol import (
     MAX_MESSAGE_BYTES,
     TOPIC_ALL,
@@ -31,20 +32,41 @@ from wallrenderer.protocol import (
 log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 7700
-HELLO_INTERVAL_S = 1.0
+HELLO_INTERVAL_S = 0.25
 PING_INTERVAL_S = 1.0
 PING_BURST = 8
 STALE_AFTER_S = 3.0
+SEQUENCED = ("state", "prepare", "commit")
 
 
-def endpoints(connect: str) -> tuple[str, str]:
-    """PUB and ROUTER endpoints of a controller given as HOST or HOST:PORT.
+def parse_address(text: str) -> tuple[str, int]:
+    """HOST, HOST:PORT, [IPV6] or [IPV6]:PORT -> (host as ZeroMQ wants it, port).
+
+    Raises:
+        WallError: the port is not a number in 1..65534 (PORT + 1 must exist too).
+    """
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        host, port = f"[{host}]", rest.lstrip(":")
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    else:
+        host, port = (f"[{text}]" if ":" in text else text), ""
+    if not port:
+        return host or "127.0.0.1", DEFAULT_PORT
+    if not port.isdigit() or not 0 < int(port) < 65535:
+        raise WallError(f"{text!r}: the port must be a number from 1 to 65534")
+    return host or "127.0.0.1", int(port)
+
+
+def endpoints(address: str) -> tuple[str, str]:
+    """PUB and ROUTER endpoints of a controller (or relay) at HOST[:PORT].
 
     The controller publishes on PORT and answers requests on PORT + 1.
     """
-    host, _, port = connect.rpartition(":") if ":" in connect else (connect, "", "")
-    base = int(port) if port else DEFAULT_PORT
-    return f"tcp://{host}:{base}", f"tcp://{host}:{base + 1}"
+    host, port = parse_address(address)
+    return f"tcp://{host}:{port}", f"tcp://{host}:{port + 1}"
 
 
 class ClockEstimate:
@@ -70,8 +92,10 @@ class Link:
     """Render-thread handle of the link; the agent thread does the socket work.
 
     Events the render thread receives from `poll()` are `Message`s of kinds
-    `state` (body: wall and scenario), `clock` (offset, error), `capture`
-    (at, dir) and `link` (stale_since or None).
+    `state` (wall, scenario and any switch under way), `prepare` and `commit`
+    (a two-phase switch), `hb` (heartbeat), `clock` (offset, error), `capture`
+    (at, dir) and `link` (stale_since or None). Controller messages carry
+    `sent`, the controller's clock when it published them.
     """
 
     def __init__(self, connect: str, display_id: str, zctx: zmq.Context | None = None):
@@ -107,44 +131,66 @@ class Link:
     def _agent(self, pipe_name: str) -> None:
         pipe = self.zctx.socket(zmq.PAIR)
         pipe.connect(pipe_name)
-        sub = self.zctx.socket(zmq.SUB)
-        dealer = self.zctx.socket(zmq.DEALER)
-        for sock in (sub, dealer):
-            sock.setsockopt(zmq.LINGER, 0)
-            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-        dealer.setsockopt(zmq.SNDHWM, 100)
-        sub.setsockopt(zmq.SUBSCRIBE, TOPIC_ALL)
-        sub.setsockopt(zmq.SUBSCRIBE, display_topic(self.display_id))
-        sub.connect(self.pub_endpoint)
-        dealer.connect(self.router_endpoint)
+        agent = _Agent(self, pipe)
         try:
-            _Agent(self, pipe, sub, dealer).run(self._stop)
+            agent.run(self._stop)
         finally:
-            for sock in (pipe, sub, dealer):
-                sock.close(linger=0)
+            agent.close_sockets()
+            pipe.close(linger=0)
 
 
 class _Agent:
     """State machine of the link thread (see module docstring)."""
 
-    def __init__(self, link: Link, pipe, sub, dealer):
-        self.link, self.pipe, self.sub, self.dealer = link, pipe, sub, dealer
+    def __init__(self, link: Link, pipe):
+        self.link, self.pipe = link, pipe
+        self.sub = self.dealer = None
+        self.poller: zmq.Poller | None = None
         self.epoch: int | None = None
         self.seq = -1
         self.active = False
         self.clock = ClockEstimate()
-        self.last_heard = 0.0
+        self.last_published = 0.0
+        self.last_rebuild = 0.0
         self.stale_reported = False
         self.next_hello = 0.0
         self.next_ping = 0.0
         self.burst_left = PING_BURST
 
-    def run(self, stop: threading.Event) -> None:
-        poller = zmq.Poller()
+    def open_sockets(self) -> None:
+        """Fresh SUB and DEALER sockets; also the cure for a connection ZeroMQ gave up on.
+
+        libzmq drops a connection that delivers a frame over MAXMSGSIZE and does
+        not reconnect it, so a link that hears nothing is rebuilt from scratch.
+        """
+        self.close_sockets()
+        zctx = self.link.zctx
+        self.sub = zctx.socket(zmq.SUB)
+        self.dealer = zctx.socket(zmq.DEALER)
+        for sock in (self.sub, self.dealer):
+            sock.setsockopt(zmq.LINGER, 0)
+            sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        self.dealer.setsockopt(zmq.SNDHWM, 100)
+        self.dealer.setsockopt(zmq.IMMEDIATE, 1)  # no backlog of hellos for a dead controller
+        self.sub.setsockopt(zmq.SUBSCRIBE, TOPIC_ALL)
+        self.sub.setsockopt(zmq.SUBSCRIBE, display_topic(self.link.display_id))
+        self.sub.connect(self.link.pub_endpoint)
+        self.dealer.connect(self.link.router_endpoint)
+        self.poller = zmq.Poller()
         for sock in (self.pipe, self.sub, self.dealer):
-            poller.register(sock, zmq.POLLIN)
+            self.poller.register(sock, zmq.POLLIN)
+        self.last_rebuild = time.time()
+
+    def close_sockets(self) -> None:
+        for sock in (self.sub, self.dealer):
+            if sock is not None:
+                sock.close(linger=0)
+        self.sub = self.dealer = None
+
+    def run(self, stop: threading.Event) -> None:
+        self.open_sockets()
         while not stop.is_set():
-            ready = dict(poller.poll(timeout=20))
+            ready = dict(self.poller.poll(timeout=20))
             if self.sub in ready:
                 self._drain(self.sub, self._on_published, topic=True)
             if self.dealer in ready:
@@ -164,11 +210,16 @@ class _Agent:
                 self.link.dropped += 1
                 log.warning("dropped a malformed message: %s", exc)
                 continue
-            self.last_heard = time.time()
-            if self.stale_reported:
-                self.stale_reported = False
-                self._emit("link", {"stale_since": None})
+            if topic:
+                self._heard_from_controller()
             handler(msg)
+
+    def _heard_from_controller(self) -> None:
+        """Published traffic (heartbeats at least) proves the whole link works."""
+        self.last_published = time.time()
+        if self.stale_reported:
+            self.stale_reported = False
+            self._emit("link", {"stale_since": None})
 
     def _on_published(self, msg: Message) -> None:
         if self.epoch is not None and msg.epoch != self.epoch:
@@ -177,23 +228,28 @@ class _Agent:
             return
         if not self.active:
             return
-        if msg.kind == "state":
+        if msg.kind in SEQUENCED:
             if msg.seq == self.seq + 1:
                 self.seq = msg.seq
-                self._emit("state", msg.body)
+                self._emit(msg.kind, {**msg.body, "sent": msg.time, "seq": msg.seq})
             elif msg.seq > self.seq + 1:
                 log.info("gap in sequence (%d after %d); re-syncing", msg.seq, self.seq)
                 self._resync()
-        elif msg.kind == "hb" and msg.seq > self.seq:
-            log.info("heartbeat shows missed updates; re-syncing")
-            self._resync()
+        elif msg.kind == "hb":
+            if msg.seq > self.seq:
+                log.info("heartbeat shows missed updates; re-syncing")
+                self._resync()
+            else:
+                self._emit("hb", {"sent": msg.time})
         elif msg.kind == "capture":
             self._emit("capture", msg.body)
 
     def _on_reply(self, msg: Message) -> None:
         if msg.kind == "snapshot":
+            if self.active and msg.epoch == self.epoch and msg.seq <= self.seq:
+                return  # answer to a repeated hello; this state is already applied
             self.epoch, self.seq, self.active = msg.epoch, msg.seq, True
-            self._emit("state", msg.body)
+            self._emit("state", {**msg.body, "sent": msg.time, "seq": msg.seq})
         elif msg.kind == "pong":
             self.clock.add(msg.body["t0"], msg.time, time.time())
             self._emit("clock", {"offset": self.clock.offset, "error": self.clock.error})
@@ -222,9 +278,14 @@ class _Agent:
             self._request("ping", {"t0": now})
             self.burst_left = max(0, self.burst_left - 1)
             self.next_ping = now + (0.02 if self.burst_left else PING_INTERVAL_S)
-        if self.last_heard and not self.stale_reported and now - self.last_heard > STALE_AFTER_S:
-            self.stale_reported = True
-            self._emit("link", {"stale_since": self.last_heard})
+        silent_since = max(self.last_published, self.last_rebuild)
+        if now - silent_since > STALE_AFTER_S:
+            if self.last_published and not self.stale_reported:
+                self.stale_reported = True
+                self._emit("link", {"stale_since": self.last_published})
+            log.info("nothing published for %.0f s; reconnecting", now - silent_since)
+            self.open_sockets()
+            self._resync()
 
     def _emit(self, kind: str, body: dict) -> None:
         self.pipe.send_multipart(Message(kind, body, time=time.time()).encode())

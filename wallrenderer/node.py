@@ -8,7 +8,6 @@ a PNG at the panel's native resolution.
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import time
@@ -17,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from wallrenderer.config import LayoutError, scenario_from_data, wall_from_data
+from wallrenderer.config import Scenario, scenario_from_data, wall_from_data
+from wallrenderer.errors import WallError
+from wallrenderer.geometry import Wall
 from wallrenderer.gl import (
     WindowPlacement,
     create_headless_context,
@@ -26,6 +27,8 @@ from wallrenderer.gl import (
 )
 from wallrenderer.link import Link
 from wallrenderer.scene import PanelView, read_rgb
+from wallrenderer.shaders import ProgramCache
+from wallrenderer.timing import next_tick, ticks_per_frame, time_of
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,12 @@ def save_png(path: Path, rgb: np.ndarray) -> None:
 
 
 class Renderer:
-    """Render loop of one display."""
+    """Render loop of one display, paced on the shared tick grid.
+
+    The frame for tick k shows shared time k / TICK_HZ; a renderer that falls
+    behind skips ticks instead of drifting. A committed switch takes effect at
+    the first frame whose tick is at or after the switch tick.
+    """
 
     def __init__(self, options: RendererOptions):
         self.options = options
@@ -70,16 +78,23 @@ class Renderer:
                 screen=options.screen,
             )
             self.window.on_close = self.stop
+        self.programs = ProgramCache(self.ctx)
         self.link = Link(options.connect, options.display)
+        self.wall: Wall | None = None
         self.view: PanelView | None = None
+        self.prepared: dict[int, PanelView] = {}
+        self.scheduled: tuple[int, int] | None = None
         self.offscreen = None
         self.clock_offset = 0.0
-        self.clock_error = None
+        self.clock_error: float | None = None
         self.stale_since: float | None = None
         self.pending_captures: list[dict] = []
-        self.frame_times: list[float] = []
-        self.frames_since_report = 0
-        self.last_report = time.monotonic()
+        self.unpresented: list[float] = []
+        self.stats = _FrameStats()
+        self.seq = 0
+        self.activated_tick: int | None = None
+        self.activated_at: float | None = None
+        self.every = ticks_per_frame(options.fps)
         self.running = True
 
     def stop(self) -> None:
@@ -91,59 +106,155 @@ class Renderer:
 
     def run(self) -> None:
         next_report = 0.0
-        period = 1.0 / self.options.fps
         while self.running:
             for event in self.link.poll():
                 self._handle(event.kind, event.body)
-            now = self.shared_now()
             if self.window is not None:
                 self.window.dispatch_events()
+            tick = next_tick(self.shared_now() + self.stats.last_frame_s, self.every)
             started = time.perf_counter()
-            self._present(now)
-            self.frame_times.append(time.perf_counter() - started)
-            self.frames_since_report += 1
+            self._frame(tick)
+            self.stats.add(time.perf_counter() - started, tick)
             self._do_captures(self.shared_now())
             if time.monotonic() >= next_report:
                 self._report()
                 next_report = time.monotonic() + REPORT_INTERVAL_S
-            if self.window is None:
-                next_tick = (math.floor(self.shared_now() / period) + 1) * period
-                time.sleep(max(0.0, next_tick - self.shared_now()))
         self.close()
 
+    def _frame(self, tick: int) -> None:
+        """Draw the frame for `tick` and present it at that tick's time."""
+        if self.scheduled is not None and tick >= self.scheduled[1]:
+            self._activate(*self.scheduled, tick)
+        if self.view is None:
+            self._present_waiting(tick)
+            return
+        self.view.render(time_of(tick), self._target())
+        if self.window is not None:
+            self.window.flip()
+        else:
+            self.ctx.finish()
+            time.sleep(max(0.0, time_of(tick) - self.shared_now()))
+        presented = self.shared_now()
+        if self.activated_tick == tick:
+            self.activated_at = presented
+        self.stats.latencies += [presented - sent for sent in self.unpresented]
+        self.unpresented.clear()
+
+    def _present_waiting(self, tick: int) -> None:
+        """Before the first layout arrives: a dark window, or idle headless."""
+        if self.window is not None:
+            self.ctx.screen.use()
+            self.ctx.clear(0.05, 0.05, 0.08)
+            self.window.flip()
+        else:
+            time.sleep(max(0.0, time_of(tick) - self.shared_now()))
+
     def _handle(self, kind: str, body: dict) -> None:
+        if "sent" in body:
+            self.unpresented.append(body["sent"])
+            self.seq = body.get("seq", self.seq)
         if kind == "state":
             self._apply_state(body)
+        elif kind == "prepare":
+            self._prepare(body)
+        elif kind == "commit":
+            self._commit(body["id"], body["tick"])
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
         elif kind == "capture":
             self.pending_captures.append(body)
         elif kind == "link":
             self.stale_since = body.get("stale_since")
+            self._show_stale()
 
-    def _apply_state(self, body: dict) -> None:
-        """Rebuild for a new layout; a layout that does not load keeps the previous one."""
+    def _load(self, wall_data: dict, scenario_data: dict) -> tuple[Wall, Scenario] | None:
+        """Validate a layout from the controller; None (logged) if it does not load here."""
         try:
-            wall = wall_from_data(body["wall"], source="<controller wall>")
+            wall = wall_from_data(wall_data, source="<controller wall>")
             scenario = scenario_from_data(
-                body["scenario"], source="<controller scenario>", wall=wall
+                scenario_data, source="<controller scenario>", wall=wall
             )
             wall.panel(self.options.display)
-        except (LayoutError, KeyError, TypeError, ValueError) as exc:
+        except (WallError, KeyError, TypeError, ValueError) as exc:
             log.error("ignoring a layout from the controller: %s", exc)
+            return None
+        return wall, scenario
+
+    def _new_view(self, wall: Wall, scenario: Scenario) -> PanelView:
+        scale = 1.0
+        if self.window is not None:
+            native_w = wall.panel(self.options.display).mounted_resolution[0]
+            scale = self.window.get_framebuffer_size()[0] / native_w
+        view = PanelView(
+            self.ctx, wall, self.options.display, scale, self.options.as_mounted, self.programs
+        )
+        view.set_scenario(scenario)
+        return view
+
+    def _apply_state(self, body: dict) -> None:
+        """A full snapshot: show its scenario now, and take over any switch under way."""
+        loaded = self._load(body["wall"], body["scenario"])
+        if loaded is None:
             return
-        if self.view is None or self.view.wall != wall:
-            if self.view is not None:
-                self.view.release()
-            scale = 1.0
-            if self.window is not None:
-                native_w = wall.panel(self.options.display).mounted_resolution[0]
-                scale = self.window.get_framebuffer_size()[0] / native_w
-            self.view = PanelView(
-                self.ctx, wall, self.options.display, scale, self.options.as_mounted
+        self._drop_prepared()
+        self._replace_view(self._new_view(*loaded))
+        self.wall = loaded[0]
+        log.info("showing scenario %s", loaded[1].name)
+        pending = body.get("pending")
+        if pending:
+            self._prepare(pending)
+            if pending.get("tick") is not None:
+                self._commit(pending["id"], pending["tick"])
+
+    def _prepare(self, body: dict) -> None:
+        """Phase one of a switch: build the new scenario's GPU resources, then acknowledge."""
+        if self.wall is None:
+            return
+        try:
+            scenario = scenario_from_data(
+                body["scenario"], source="<controller scenario>", wall=self.wall
             )
-        self.view.set_scenario(scenario)
-        log.info("showing scenario %s", scenario.name)
+        except (WallError, KeyError, TypeError, ValueError) as exc:
+            log.error("ignoring scenario %s from the controller: %s", body.get("name"), exc)
+            return
+        self._drop_prepared()
+        self.prepared[body["id"]] = self._new_view(self.wall, scenario)
+        self.link.send("ack", {"id": body["id"]})
+
+    def _commit(self, switch_id: int, tick: int) -> None:
+        if switch_id in self.prepared:
+            self.scheduled = (switch_id, tick)
+
+    def _activate(self, switch_id: int, switch_tick: int, tick: int) -> None:
+        self.scheduled = None
+        view = self.prepared.pop(switch_id, None)
+        if view is None:
+            return
+        self._replace_view(view)
+        self.activated_tick = tick
+        if tick > switch_tick:
+            log.warning("switch %d shown at tick %d, %d late", switch_id, tick, tick - switch_tick)
+
+    def _replace_view(self, view: PanelView) -> None:
+        if self.view is not None:
+            self.view.release()
+        self.view = view
+        self._show_stale()
+
+    def _drop_prepared(self) -> None:
+        for view in self.prepared.values():
+            view.release()
+        self.prepared.clear()
+        self.scheduled = None
+
+    def _show_stale(self) -> None:
+        if self.view is None:
+            return
+        if self.stale_since is None:
+            self.view.set_overlay(None)
+        else:
+            since = time.strftime("%H:%M:%S", time.localtime(self.stale_since))
+            self.view.set_overlay(f"stale since {since}")
 
     def _target(self):
         """Where frames go: the window, or an offscreen buffer at native resolution."""
@@ -158,17 +269,6 @@ class Renderer:
                 release_framebuffer(self.ctx, self.offscreen)
             self.offscreen = self.ctx.simple_framebuffer(size)
         return self.offscreen
-
-    def _present(self, now: float) -> None:
-        if self.view is None:
-            if self.window is not None:
-                self.ctx.screen.use()
-                self.ctx.clear(0.05, 0.05, 0.08)
-                self.window.flip()
-            return
-        self.view.render(now, self._target())
-        if self.window is not None:
-            self.window.flip()
 
     def _do_captures(self, now: float) -> None:
         """Write the frame for the capture's shared instant, once that instant has come."""
@@ -185,18 +285,14 @@ class Renderer:
             self.link.send("captured", {"at": order["at"], "path": str(path.resolve())})
 
     def _report(self) -> None:
-        times = self.frame_times[-120:]
-        self.frame_times = times
-        frame_ms = 1000 * float(np.median(times)) if times else None
-        now = time.monotonic()
-        fps = self.frames_since_report / max(1e-6, now - self.last_report)
-        self.frames_since_report, self.last_report = 0, now
         self.link.send(
             "report",
             {
-                "frame_ms": frame_ms,
-                "fps": round(fps, 1),
+                **self.stats.summary(),
+                "seq": self.seq,
                 "scenario": self.view.scenario.name if self.view else None,
+                "activated_tick": self.activated_tick,
+                "activated_at": self.activated_at,
                 "clock_offset_ms": 1000 * self.clock_offset,
                 "clock_error_ms": None if self.clock_error is None else 1000 * self.clock_error,
                 "stale_since": self.stale_since,
@@ -205,15 +301,49 @@ class Renderer:
         )
 
     def close(self) -> None:
+        self._drop_prepared()
         if self.view is not None:
             self.view.release()
             self.view = None
         if self.offscreen is not None:
             release_framebuffer(self.ctx, self.offscreen)
             self.offscreen = None
+        self.programs.release()
         self.link.close()
         if self.window is not None:
             self.window.close()
+
+
+class _FrameStats:
+    """Frame times, ticks and publish-to-present latencies since the last report."""
+
+    def __init__(self):
+        self.frame_s: list[float] = []
+        self.latencies: list[float] = []
+        self.last_frame_s = 0.0
+        self.first_tick: int | None = None
+        self.last_tick: int | None = None
+        self.frames = 0
+        self.since = time.monotonic()
+
+    def add(self, seconds: float, tick: int) -> None:
+        self.frame_s.append(seconds)
+        self.last_frame_s = seconds
+        self.frames += 1
+        self.last_tick = tick
+
+    def summary(self) -> dict:
+        now = time.monotonic()
+        fps = self.frames / max(1e-6, now - self.since)
+        frame_ms = 1000 * float(np.median(self.frame_s)) if self.frame_s else None
+        latency_ms = 1000 * float(np.median(self.latencies)) if self.latencies else None
+        self.frame_s, self.latencies, self.frames, self.since = self.frame_s[-1:], [], 0, now
+        return {
+            "fps": round(fps, 1),
+            "frame_ms": frame_ms,
+            "latency_ms": latency_ms,
+            "tick": self.last_tick,
+        }
 
 
 def run_renderer(options: RendererOptions) -> int:

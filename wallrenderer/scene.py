@@ -22,6 +22,7 @@ from wallrenderer.shaders import ProgramCache
 _QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _BLEND = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA)
 SWEEP_PERIOD_S = 8.0
+OVERLAY_RGBA = (1.0, 0.75, 0.3, 0.9)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,9 @@ class PanelView:
         self.programs = programs or ProgramCache(ctx)
         self._own_programs = programs is None
         self.scenario: Scenario | None = None
+        self._scene_rects: list[tuple] = []
+        self._scene_texts: list[TextItem] = []
+        self._overlay: str | None = None
         self.background = (0.0, 0.0, 0.0, 1.0)
         self.draw_calls = 0
         self._matrix = self.panel.canvas_to_ndc().T.astype("f4").tobytes()
@@ -191,7 +195,24 @@ class PanelView:
                         widget.font,
                     )
                 )
-        self._rects.upload(np.array(rect_rows, dtype="f4").reshape(-1, 8))
+        self._scene_rects, self._scene_texts = rect_rows, texts
+        self._upload_content()
+
+    def set_overlay(self, text: str | None) -> None:
+        """A small status note in this panel's bottom-right corner (e.g. stale data), or none."""
+        if text == self._overlay:
+            return
+        self._overlay = text
+        self._upload_content()
+
+    def _upload_content(self) -> None:
+        rects, texts = list(self._scene_rects), list(self._scene_texts)
+        if self._overlay:
+            r = self.wall.panel(self.panel.id).rect
+            box = Rect(r.right - 0.34 * r.w, r.bottom - 0.055 * r.h, 0.33 * r.w, 0.045 * r.h)
+            rects.append((*box.as_tuple(), 0.0, 0.0, 0.0, 0.65))
+            texts.append(TextItem(self._overlay, box.inset(0.1 * box.h), OVERLAY_RGBA, "right"))
+        self._rects.upload(np.array(rects, dtype="f4").reshape(-1, 8))
         self._layout_text(texts)
 
     def _testcard_labels(self) -> list[TextItem]:

@@ -1,0 +1,158 @@
+"""The renderer's link against a local server that speaks the controller's protocol.
+
+Real ZeroMQ sockets on loopback; the test plays the controller so it can send
+gaps, garbage and a new epoch exactly when it wants.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import zmq
+from conftest import wait_for
+
+from controller.demo import free_port_pair
+from wallrenderer.link import STALE_AFTER_S, Link
+from wallrenderer.protocol import TOPIC_ALL, Message
+
+
+class FakeController:
+    """PUB and ROUTER on a port pair, driven step by step by the test."""
+
+    def __init__(self, zctx: zmq.Context):
+        self.port = free_port_pair()
+        self.pub = zctx.socket(zmq.PUB)
+        self.router = zctx.socket(zmq.ROUTER)
+        for sock in (self.pub, self.router):
+            sock.setsockopt(zmq.LINGER, 0)
+        self.pub.bind(f"tcp://127.0.0.1:{self.port}")
+        self.router.bind(f"tcp://127.0.0.1:{self.port + 1}")
+        self.epoch = 1
+        self.hellos = 0
+
+    @property
+    def connect(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def serve(self, seconds: float, snapshot_seq: int = 0, body: dict | None = None) -> None:
+        """Answer hellos with a snapshot (and ignore pings) for a while."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if not self.router.poll(20):
+                continue
+            *envelope, header, payload = self.router.recv_multipart()
+            msg = Message.decode([header, payload])
+            if msg.kind == "hello":
+                self.hellos += 1
+                reply = Message("snapshot", body or {"n": snapshot_seq}, seq=snapshot_seq,
+                                epoch=self.epoch, time=time.time())
+                self.router.send_multipart([*envelope, *reply.encode()])
+
+    def publish(self, kind: str, body: dict, seq: int = 0) -> None:
+        msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
+        self.pub.send_multipart([TOPIC_ALL, *msg.encode()])
+
+    def close(self) -> None:
+        self.pub.close()
+        self.router.close()
+
+
+@pytest.fixture
+def zctx():
+    ctx = zmq.Context()
+    yield ctx
+    ctx.term()
+
+
+@pytest.fixture
+def fake(zctx):
+    server = FakeController(zctx)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def link(fake, zctx):
+    client = Link(fake.connect, "r0c0", zctx)
+    yield client
+    client.close()
+
+
+def events_of(link: Link, kind: str, seconds: float, fake: FakeController | None = None):
+    """Events of one kind received within a time, serving hellos meanwhile."""
+    found = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if fake is not None:
+            fake.serve(0.05)
+        else:
+            time.sleep(0.05)
+        found += [e for e in link.poll() if e.kind == kind]
+    return found
+
+
+def synced(link: Link, fake: FakeController, seq: int) -> None:
+    fake.serve(0.1, snapshot_seq=seq)
+    wait_for(lambda: [e for e in link.poll() if e.kind == "state"] or fake.serve(0.1, seq), 10,
+             "the snapshot to reach the link")
+    time.sleep(0.3)  # the SUB connection completes after the snapshot
+
+
+def test_sequenced_updates_apply_in_order_and_a_gap_forces_a_resync(link, fake):
+    synced(link, fake, seq=5)
+    fake.publish("state", {"n": 6}, seq=6)
+    states = events_of(link, "state", 0.5)
+    assert [e.body["n"] for e in states] == [6]
+    hellos_before = fake.hellos
+    fake.publish("state", {"n": 8}, seq=8)
+    fake.publish("state", {"n": 9}, seq=9)
+    fake.serve(0.6, snapshot_seq=9, body={"n": 9})
+    states = [e.body["n"] for e in link.poll() if e.kind == "state"]
+    assert fake.hellos > hellos_before, "a gap must send the link back for a snapshot"
+    assert 8 not in states and states[-1] == 9
+
+
+def test_heartbeat_ahead_of_the_link_forces_a_resync(link, fake):
+    synced(link, fake, seq=3)
+    hellos_before = fake.hellos
+    fake.publish("hb", {}, seq=4)
+    fake.serve(0.6, snapshot_seq=4)
+    assert fake.hellos > hellos_before
+
+
+def test_silence_marks_the_link_stale_and_a_new_epoch_recovers_it(link, fake):
+    synced(link, fake, seq=1)
+    fake.publish("hb", {}, seq=1)
+    last_heard = time.time()
+    stale = events_of(link, "link", STALE_AFTER_S + 1.0)
+    assert stale and stale[0].body["stale_since"] == pytest.approx(last_heard, abs=0.5)
+    fake.epoch = 2
+    fake.publish("hb", {}, seq=0)
+    events = []
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not any(e.kind == "state" for e in events):
+        fake.serve(0.1, snapshot_seq=0, body={"n": "new controller"})
+        events += link.poll()
+    assert {"kind": "link", "stale_since": None} in [
+        {"kind": e.kind, "stale_since": e.body.get("stale_since")} for e in events
+    ]
+    assert [e.body["n"] for e in events if e.kind == "state"] == ["new controller"]
+
+
+def test_garbage_on_the_wire_is_dropped_and_counted(link, fake):
+    synced(link, fake, seq=1)
+    fake.pub.send_multipart([TOPIC_ALL, b"not json", b"{}"])
+    fake.pub.send_multipart([TOPIC_ALL, b'{"v": 7, "k": "state", "s": 2, "e": 1, "t": 0}', b"{}"])
+    fake.pub.send_multipart([TOPIC_ALL, b"\xff\xfe"])
+    fake.pub.send_multipart([TOPIC_ALL, b"{}", b"x" * (5 * 1024 * 1024)])
+    time.sleep(0.3)
+    fake.publish("state", {"n": 2}, seq=2)
+    received = []
+    deadline = time.monotonic() + STALE_AFTER_S + 5
+    while time.monotonic() < deadline and 2 not in received:
+        fake.publish("hb", {}, seq=2)  # as the controller does: lets a link that lost data notice
+        fake.serve(0.1, snapshot_seq=2, body={"n": 2})
+        received += [e.body["n"] for e in link.poll() if e.kind == "state"]
+    assert link.dropped >= 3
+    assert 2 in received, "after garbage (and a dropped oversized frame) the link must catch up"
