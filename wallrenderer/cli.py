@@ -132,6 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also check scenarios' display ids against this wall (repeatable)")
     val.set_defaults(run=_validate)
 
+    from controller.relay import add_relay_parser
+
+    add_relay_parser(sub)
+
     st = sub.add_parser("status", help="table of renderers as the controller sees them")
     st.add_argument("--connect", default="127.0.0.1:7700", help="controller HOST or HOST:PORT")
     st.add_argument("--json", action="store_true", help="print the raw JSON")
