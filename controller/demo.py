@@ -123,6 +123,8 @@ def run_demo(
     headless: bool,
     out_dir: str,
     seconds: float | None,
+    http: str | None = None,
+    token: str | None = None,
 ) -> int:
     """Run the demo wall; returns the process exit code."""
     library = load_library(wall_path, scenarios_dir)
@@ -138,6 +140,10 @@ def run_demo(
                        "--bind", connect]
     if scenarios_dir:
         controller_argv += ["--scenarios", str(scenarios_dir)]
+    if http:
+        controller_argv += ["--http", http]
+    if token:
+        controller_argv += ["--token", token]
     children = [Child("controller", controller_argv)]
     placements = {} if headless else window_placements(wall, *_screen_size())
     for panel in wall.panels:

@@ -30,6 +30,7 @@ import zmq
 from wallrenderer.errors import WallError
 from wallrenderer.link import endpoints
 from wallrenderer.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
+from wallrenderer.security import apply_server
 from wallrenderer.timing import tick_at, time_of
 
 log = logging.getLogger(__name__)
@@ -100,12 +101,14 @@ class Controller:
         display_ids: list[str],
         bind: str,
         zctx=None,
+        curve=None,
     ):
         if active not in scenarios:
             raise UnknownScenario(f"scenario {active!r} not found ({', '.join(sorted(scenarios))})")
         self.wall = wall
         self.scenarios = scenarios
         self.scenario_name = active
+        self.data: dict[str, Any] = {}
         self.display_ids = list(display_ids)
         self.epoch = random.getrandbits(31)
         self.seq = 0
@@ -116,6 +119,7 @@ class Controller:
         self._queued_switches: list[tuple[str, Future]] = []
         self._switch_ids = 0
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._closed = False
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_w, False)
         self.zctx = zctx or zmq.Context.instance()
@@ -126,6 +130,8 @@ class Controller:
         self.router.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
         for sock in (self.pub, self.router):
             sock.setsockopt(zmq.LINGER, 0)
+            if curve is not None:
+                apply_server(sock, curve)
         try:
             self.pub.bind(pub_endpoint)
             self.router.bind(router_endpoint)
@@ -138,6 +144,9 @@ class Controller:
     def call(self, fn: Callable[[], Any]) -> Future:
         """Run `fn` on the controller's thread; the future holds its result."""
         future: Future = Future()
+        if self._closed:
+            future.set_exception(WallError("the controller has stopped"))
+            return future
         self._calls.put((fn, future))
         try:
             os.write(self._wake_w, b"x")
@@ -156,6 +165,8 @@ class Controller:
         result: Future = Future()
 
         def start() -> None:
+            if not result.set_running_or_notify_cancel():
+                return
             if name not in self.scenarios:
                 known = ", ".join(sorted(self.scenarios))
                 result.set_exception(UnknownScenario(f"no scenario {name!r} (have: {known})"))
@@ -186,10 +197,31 @@ class Controller:
                 self._publish("hb", {"scenario": self.scenario_name}, seq=self.seq)
                 next_beat = now + HEARTBEAT_S
             self._finish_captures(now)
+        self._abandon_pending()
+
+    def _abandon_pending(self) -> None:
+        """On the way out, nobody waiting on us is left hanging."""
+        self._closed = True
+        stopped = WallError("the controller stopped")
+        self._run_calls()
+        waiting = [f for _, f in self._queued_switches]
+        waiting += self._switch.futures if self._switch else []
+        for future in waiting:
+            if not future.done():
+                future.set_exception(stopped)
+        self._queued_switches.clear()
+        for capture in self._captures:
+            capture.deadline = 0.0
+        self._finish_captures(time.time())
 
     def close(self) -> None:
+        """Release sockets and the wake-up pipe; safe to call twice."""
+        self._closed = True
+        if self.pub is None:
+            return
         self.pub.close(linger=0)
         self.router.close(linger=0)
+        self.pub = self.router = None
         for fd in (self._wake_r, self._wake_w):
             os.close(fd)
 
@@ -207,12 +239,18 @@ class Controller:
 
     # --- publishing -----------------------------------------------------------------
 
+    def publish_data(self, frame: dict[str, Any]) -> None:
+        """Publish a data frame for the widgets; late joiners get the latest in the snapshot."""
+        self.data = frame
+        self._publish_update("data", frame)
+
     def snapshot(self) -> dict[str, Any]:
         """Everything a renderer needs to show the wall now (and any switch under way)."""
         return {
             "wall": self.wall,
             "scenario": self.scenarios[self.scenario_name],
             "pending": self._switch.wire() if self._switch else None,
+            "data": self.data,
         }
 
     def _publish(self, kind: str, body: dict, seq: int = 0, topic: bytes = TOPIC_ALL) -> None:
@@ -250,7 +288,7 @@ class Controller:
 
     def _prepare(self, name: str, future: Future, now: float) -> None:
         self._switch_ids += 1
-        connected = {d for d, r in self.renderers.items() if r.connected(now)}
+        connected = self._connected(now)
         self._switch = _Switch(
             self._switch_ids, name, self.scenarios[name], now, connected, [future]
         )
@@ -272,7 +310,7 @@ class Controller:
             "not_acknowledged": late,
         }
         for future in switch.futures:
-            if future.set_running_or_notify_cancel():
+            if not future.done():  # already running: `start` claimed it, so no cancel race
                 future.set_result(result)
 
     # --- requests -------------------------------------------------------------------
@@ -313,10 +351,25 @@ class Controller:
             self.dropped += 1
             log.warning("dropped a request of unknown kind %r", msg.kind)
 
+    def _connected(self, now: float) -> set[str]:
+        """Displays of this wall whose renderer has reported recently."""
+        return {d for d in self.display_ids if d in self.renderers and
+                self.renderers[d].connected(now)}
+
     def _status(self, body: dict) -> RendererStatus:
+        """The record of the renderer that sent `body`.
+
+        Ids that are not on this wall (a misconfigured renderer) are listed while
+        they keep reporting, then forgotten, so they cannot grow the table forever.
+        """
+        now = time.time()
         display = str(body.get("display"))
+        if display not in self.renderers and display not in self.display_ids:
+            for gone in [d for d, r in self.renderers.items()
+                         if d not in self.display_ids and not r.connected(now)]:
+                del self.renderers[gone]
         status = self.renderers.setdefault(display, RendererStatus(display))
-        status.last_seen = time.time()
+        status.last_seen = now
         return status
 
     def _start_capture(self, client: list[bytes], body: dict) -> None:
@@ -326,8 +379,7 @@ class Controller:
         """
         now = time.time()
         at = now + CAPTURE_LEAD_S
-        connected = {d for d, r in self.renderers.items() if r.connected(now)}
-        expected = connected & set(self.display_ids)
+        expected = self._connected(now)
         absent = sorted(set(self.display_ids) - expected)
         self._captures.append(_Capture(client, at, expected, at + CAPTURE_TIMEOUT_S, absent))
         self._publish("capture", {"at": at, "dir": str(body.get("dir", "."))})
@@ -361,12 +413,24 @@ class Controller:
 
 
 def run_controller(
-    wall_path: str, scenarios_dir: str | None, scenario: str | None, bind: str
+    wall_path: str,
+    scenarios_dir: str | None,
+    scenario: str | None,
+    bind: str,
+    http: str | None = None,
+    token: str | None = None,
+    curve=None,
 ) -> int:
-    """Serve a wall until SIGINT or SIGTERM; exit code for the command line."""
+    """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
+
+    `http` (HOST:PORT) turns on the HTTP API; `curve` (a `CurveServer`)
+    encrypts and authenticates every ZeroMQ connection.
+    """
     import signal
 
+    from controller.http import start_http_api
     from controller.library import load_library
+    from wallrenderer.security import start_authenticator
 
     library = load_library(wall_path, scenarios_dir)
     name = scenario or "testcard"
@@ -374,15 +438,27 @@ def run_controller(
         known = ", ".join(sorted(library.scenarios))
         log.error("scenario %r not found (available: %s)", name, known)
         return 2
-    controller = Controller(
-        library.wall_data, library.scenarios, name, list(library.wall.ids), bind
-    )
+    zctx = zmq.Context.instance()
+    auth = start_authenticator(zctx, curve) if curve is not None else None
+    controller = api = None
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
-    log.info("controller for wall %s on %s, scenario %s", library.wall.name, bind, name)
     try:
+        controller = Controller(
+            library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve
+        )
+        if http:
+            api = start_http_api(controller, http, token)
+            log.info("HTTP API on %s", api.url)
+        log.info("controller for wall %s on %s, scenario %s%s", library.wall.name, bind, name,
+                 " (CURVE)" if curve else "")
         controller.run(lambda: bool(stopping))
     finally:
-        controller.close()
+        if api is not None:
+            api.close()
+        if controller is not None:
+            controller.close()
+        if auth is not None:
+            auth.stop()
     return 0

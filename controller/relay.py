@@ -38,6 +38,7 @@ from zmq.utils.monitor import recv_monitor_message
 
 from wallrenderer.link import endpoints
 from wallrenderer.protocol import MAX_MESSAGE_BYTES
+from wallrenderer.security import apply_client, apply_server, start_authenticator
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,23 @@ class Relay:
         upstream: ``HOST[:PORT]`` of a controller or another relay (default port 7700).
         bind: ``HOST:PORT`` to offer downstream: XPUB on PORT, ROUTER on PORT + 1.
         zctx: ZeroMQ context (default: the process-wide one).
+        curve_client: `CurveClient` for an upstream that requires CURVE.
+        curve_server: `CurveServer` to require CURVE from downstream (needs an
+            authenticator running on `zctx`).
     """
 
-    def __init__(self, upstream: str, bind: str, zctx: zmq.Context | None = None):
+    def __init__(
+        self,
+        upstream: str,
+        bind: str,
+        zctx: zmq.Context | None = None,
+        curve_client=None,
+        curve_server=None,
+    ):
         self.upstream = upstream
         self.bind = bind
+        self.curve_client = curve_client
+        self.curve_server = curve_server
         self.zctx = zctx or zmq.Context.instance()
         self.up_pub, self.up_router = endpoints(upstream)
         self.down_pub, self.down_router = endpoints(bind)
@@ -106,6 +119,12 @@ class Relay:
             for sock in (router, dealer):
                 sock.setsockopt(zmq.SNDHWM, REQUEST_HWM)
                 sock.setsockopt(zmq.RCVHWM, REQUEST_HWM)
+            for sock in (xsub, dealer):
+                if self.curve_client is not None:
+                    apply_client(sock, self.curve_client)
+            for sock in (xpub, router):
+                if self.curve_server is not None:
+                    apply_server(sock, self.curve_server)
             self._monitor(xsub, f"upstream updates {self.up_pub}")
             self._monitor(dealer, f"upstream requests {self.up_router}")
             self._monitor(xpub, "downstream")
@@ -267,31 +286,35 @@ def _proxy(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.So
         log.error("%s proxy stopped: %s", name, exc)
 
 
-def run_relay(upstream: str, bind: str = DEFAULT_BIND) -> int:
+def run_relay(
+    upstream: str, bind: str = DEFAULT_BIND, curve_client=None, curve_server=None
+) -> int:
     """Relay until SIGINT or SIGTERM; exit code for the command line."""
     import signal
 
+    zctx = zmq.Context.instance()
+    auth = start_authenticator(zctx, curve_server) if curve_server is not None else None
     try:
-        relay = Relay(upstream, bind)
-    except ValueError as exc:
-        log.error("bad address (upstream %r, bind %r): %s", upstream, bind, exc)
-        return 2
-    stopping: list[bool] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
-    try:
-        relay.start()
-    except zmq.ZMQError as exc:
-        log.error("cannot relay on %s: %s", bind, exc)
-        return 1
-    try:
-        ok = relay.run(lambda: bool(stopping))
+        relay = Relay(upstream, bind, zctx, curve_client, curve_server)
+        stopping: list[bool] = []
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stopping.append(True))
+        try:
+            relay.start()
+        except zmq.ZMQError as exc:
+            log.error("cannot relay on %s: %s", bind, exc)
+            return 1
+        try:
+            ok = relay.run(lambda: bool(stopping))
+        finally:
+            relay.close()
+        return 0 if ok else 1
     finally:
-        relay.close()
-    return 0 if ok else 1
+        if auth is not None:
+            auth.stop()
 
 
-def add_relay_parser(subparsers) -> None:
+def add_relay_parser(subparsers):
     """Add `wall relay --upstream HOST[:PORT] [--bind HOST:PORT]` to the `wall` command line."""
     relay = subparsers.add_parser(
         "relay", help="forward a controller to more renderers (trees of relays)"
@@ -301,4 +324,4 @@ def add_relay_parser(subparsers) -> None:
     relay.add_argument("--bind", default=DEFAULT_BIND, metavar="HOST:PORT",
                        help=f"HOST:PORT offered downstream; updates on PORT, requests on "
                             f"PORT+1 (default {DEFAULT_BIND})")
-    relay.set_defaults(run=lambda args: run_relay(args.upstream, args.bind))
+    return relay

@@ -23,13 +23,28 @@ def _demo(args: argparse.Namespace) -> int:
         args.headless,
         args.out_dir,
         args.seconds,
+        args.http,
+        args.token,
     )
 
 
 def _controller(args: argparse.Namespace) -> int:
     from controller.node import run_controller
+    from wallrenderer.security import server_from_options
 
-    return run_controller(args.wall, args.scenarios, args.scenario, args.bind)
+    curve = server_from_options(args.curve_secret, args.curve_allow)
+    return run_controller(
+        args.wall, args.scenarios, args.scenario, args.bind, args.http, args.token, curve
+    )
+
+
+def _relay(args: argparse.Namespace) -> int:
+    from controller.relay import run_relay
+    from wallrenderer.security import client_from_options, server_from_options
+
+    client = client_from_options(args.curve_secret, args.curve_server)
+    server = server_from_options(args.curve_secret, args.curve_allow) if args.curve_allow else None
+    return run_relay(args.upstream, args.bind, client, server)
 
 
 def _renderer(args: argparse.Namespace) -> int:
@@ -39,8 +54,11 @@ def _renderer(args: argparse.Namespace) -> int:
     mode = "fullscreen" if args.fullscreen else "windowed" if args.windowed else "headless"
     placement = WindowPlacement.parse(args.geometry) if args.geometry else None
     fps = args.fps or (60.0 if mode != "headless" else 10.0)
+    from wallrenderer.security import client_from_options
+
+    curve = client_from_options(args.curve_secret, args.curve_server)
     options = RendererOptions(
-        args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps
+        args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps, curve
     )
     return run_renderer(options)
 
@@ -59,9 +77,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _status(args: argparse.Namespace) -> int:
     from wallrenderer.link import control_request
+    from wallrenderer.security import client_from_options
 
+    curve = client_from_options(args.curve_secret, args.curve_server)
     try:
-        status = control_request(args.connect, "status", {}, timeout_s=args.timeout)
+        status = control_request(args.connect, "status", {}, timeout_s=args.timeout, curve=curve)
     except TimeoutError as exc:
         print(f"wall status: {exc}", file=sys.stderr)
         return 1
@@ -69,7 +89,8 @@ def _status(args: argparse.Namespace) -> int:
         print(json.dumps(status, indent=2))
         return 0
     print(f"scenario: {status['scenario']}   epoch: {status['epoch']}   seq: {status['seq']}")
-    columns = ("id", "connected", "fps", "frame_ms", "clock_error_ms", "scenario")
+    columns = ("id", "connected", "fps", "frame_ms", "latency_ms", "clock_error_ms", "scenario",
+               "activated_tick", "activated_at")
     rows = [[_cell(r.get(c)) for c in columns] for r in status["renderers"]]
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
     for row in [list(columns), *rows]:
@@ -87,6 +108,20 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _curve_client_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--curve-secret", metavar="FILE",
+                        help="this node's NAME.key_secret (with --curve-server: CURVE on)")
+    parser.add_argument("--curve-server", metavar="FILE",
+                        help="the controller's (or relay's) public .key file")
+
+
+def _http_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--http", metavar="HOST:PORT",
+                        help="serve the HTTP control API there, e.g. 0.0.0.0:8080")
+    parser.add_argument("--token", help="bearer token for changes (default: $WALL_TOKEN, "
+                                        "else generated and printed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Subcommands and options of `wall`, as DESIGN.md fixes them."""
     parser = argparse.ArgumentParser(prog="wall", description=__doc__.splitlines()[0])
@@ -102,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out-dir", default="wall-output", help="where headless PNGs go")
     demo.add_argument("--seconds", type=float,
                       help="headless: after S seconds write the PNGs and exit")
+    _http_options(demo)
     demo.set_defaults(run=_demo)
 
     ctl = sub.add_parser("controller", help="serve a wall to its renderers")
@@ -110,6 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--scenario", help="scenario to show first (default testcard)")
     ctl.add_argument("--bind", default="0.0.0.0:7700",
                      help="HOST:PORT; PUB on PORT, requests on PORT+1 (default 0.0.0.0:7700)")
+    _http_options(ctl)
+    ctl.add_argument("--curve-secret", metavar="FILE",
+                     help="controller's NAME.key_secret (with --curve-allow: CURVE on)")
+    ctl.add_argument("--curve-allow", metavar="DIR",
+                     help="folder of the public .key files of allowed renderers and clients")
     ctl.set_defaults(run=_controller)
 
     ren = sub.add_parser("renderer", help="draw one panel's slice of the wall")
@@ -124,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--as-mounted", action="store_true",
                      help="preview: draw as the panel hangs, ignoring its rotation")
     ren.add_argument("--fps", type=float, help="frame rate cap (default 60; 10 headless)")
+    _curve_client_options(ren)
     ren.set_defaults(run=_renderer)
 
     val = sub.add_parser("validate", help="check wall and scenario YAML files")
@@ -134,13 +176,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     from controller.relay import add_relay_parser
 
-    add_relay_parser(sub)
+    relay = add_relay_parser(sub)
+    _curve_client_options(relay)
+    relay.add_argument("--curve-allow", metavar="DIR",
+                       help="require CURVE downstream too: public keys allowed to connect here")
+    relay.set_defaults(run=_relay)
 
     st = sub.add_parser("status", help="table of renderers as the controller sees them")
     st.add_argument("--connect", default="127.0.0.1:7700", help="controller HOST or HOST:PORT")
     st.add_argument("--json", action="store_true", help="print the raw JSON")
     st.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer")
+    _curve_client_options(st)
     st.set_defaults(run=_status)
+
+    from controller.http import add_switch_parser
+    from wallrenderer.security import add_keys_parser
+
+    add_switch_parser(sub)
+    add_keys_parser(sub)
     return parser
 
 

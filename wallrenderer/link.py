@@ -28,6 +28,7 @@ from wallrenderer.protocol import (
     ProtocolError,
     display_topic,
 )
+from wallrenderer.security import apply_client
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ HELLO_INTERVAL_S = 0.25
 PING_INTERVAL_S = 1.0
 PING_BURST = 8
 STALE_AFTER_S = 3.0
-SEQUENCED = ("state", "prepare", "commit")
+SEQUENCED = ("state", "prepare", "commit", "data")
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -92,14 +93,18 @@ class Link:
     """Render-thread handle of the link; the agent thread does the socket work.
 
     Events the render thread receives from `poll()` are `Message`s of kinds
-    `state` (wall, scenario and any switch under way), `prepare` and `commit`
-    (a two-phase switch), `hb` (heartbeat), `clock` (offset, error), `capture`
-    (at, dir) and `link` (stale_since or None). Controller messages carry
-    `sent`, the controller's clock when it published them.
+    `state` (wall, scenario, latest data and any switch under way), `prepare`
+    and `commit` (a two-phase switch), `data` (a data frame), `hb`
+    (heartbeat), `clock` (offset, error), `capture` (at, dir) and `link`
+    (stale_since or None). Messages from the controller keep its `seq` and
+    `time` (its clock when it published them).
     """
 
-    def __init__(self, connect: str, display_id: str, zctx: zmq.Context | None = None):
+    def __init__(
+        self, connect: str, display_id: str, zctx: zmq.Context | None = None, curve=None
+    ):
         self.display_id = display_id
+        self.curve = curve
         self.zctx = zctx or zmq.Context.instance()
         self.pub_endpoint, self.router_endpoint = endpoints(connect)
         pipe_name = f"inproc://link-{uuid.uuid4().hex}"
@@ -118,6 +123,13 @@ class Link:
         while self._pipe.poll(0):
             events.append(Message.decode(self._pipe.recv_multipart()))
         return events
+
+    def wait(self, timeout_s: float) -> bool:
+        """Block until an event is waiting (True) or the timeout passes (False).
+
+        For a renderer with nothing to draw yet, so it wakes the moment state arrives.
+        """
+        return bool(self._pipe.poll(max(0, int(timeout_s * 1000))))
 
     def send(self, kind: str, body: dict) -> None:
         """Queue a report or capture result for the controller."""
@@ -170,6 +182,8 @@ class _Agent:
         for sock in (self.sub, self.dealer):
             sock.setsockopt(zmq.LINGER, 0)
             sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+            if self.link.curve is not None:
+                apply_client(sock, self.link.curve)
         self.dealer.setsockopt(zmq.SNDHWM, 100)
         self.dealer.setsockopt(zmq.IMMEDIATE, 1)  # no backlog of hellos for a dead controller
         self.sub.setsockopt(zmq.SUBSCRIBE, TOPIC_ALL)
@@ -212,7 +226,9 @@ class _Agent:
                 continue
             if topic:
                 self._heard_from_controller()
-            handler(msg)
+                handler(msg, frames[1:])
+            else:
+                handler(msg)
 
     def _heard_from_controller(self) -> None:
         """Published traffic (heartbeats at least) proves the whole link works."""
@@ -221,7 +237,8 @@ class _Agent:
             self.stale_reported = False
             self._emit("link", {"stale_since": None})
 
-    def _on_published(self, msg: Message) -> None:
+    def _on_published(self, msg: Message, frames: list[bytes]) -> None:
+        """Apply sequencing; messages for the render thread go through as they came."""
         if self.epoch is not None and msg.epoch != self.epoch:
             log.info("controller epoch changed; re-syncing")
             self._resync()
@@ -231,7 +248,7 @@ class _Agent:
         if msg.kind in SEQUENCED:
             if msg.seq == self.seq + 1:
                 self.seq = msg.seq
-                self._emit(msg.kind, {**msg.body, "sent": msg.time, "seq": msg.seq})
+                self.pipe.send_multipart(frames)
             elif msg.seq > self.seq + 1:
                 log.info("gap in sequence (%d after %d); re-syncing", msg.seq, self.seq)
                 self._resync()
@@ -240,16 +257,17 @@ class _Agent:
                 log.info("heartbeat shows missed updates; re-syncing")
                 self._resync()
             else:
-                self._emit("hb", {"sent": msg.time})
+                self.pipe.send_multipart(frames)
         elif msg.kind == "capture":
-            self._emit("capture", msg.body)
+            self.pipe.send_multipart(frames)
 
     def _on_reply(self, msg: Message) -> None:
         if msg.kind == "snapshot":
             if self.active and msg.epoch == self.epoch and msg.seq <= self.seq:
                 return  # answer to a repeated hello; this state is already applied
             self.epoch, self.seq, self.active = msg.epoch, msg.seq, True
-            self._emit("state", {**msg.body, "sent": msg.time, "seq": msg.seq})
+            state = Message("state", msg.body, seq=msg.seq, epoch=msg.epoch, time=msg.time)
+            self.pipe.send_multipart(state.encode())
         elif msg.kind == "pong":
             self.clock.add(msg.body["t0"], msg.time, time.time())
             self._emit("clock", {"offset": self.clock.offset, "error": self.clock.error})
@@ -291,8 +309,12 @@ class _Agent:
         self.pipe.send_multipart(Message(kind, body, time=time.time()).encode())
 
 
-def control_request(connect: str, kind: str, body: dict, timeout_s: float = 5.0) -> dict:
+def control_request(
+    connect: str, kind: str, body: dict, timeout_s: float = 5.0, curve=None
+) -> dict:
     """One request to a controller's ROUTER socket, as `wall status` and `wall demo` make.
+
+    `curve` is the `CurveClient` for a controller that requires CURVE.
 
     Raises:
         TimeoutError: the controller did not answer in time.
@@ -301,6 +323,8 @@ def control_request(connect: str, kind: str, body: dict, timeout_s: float = 5.0)
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
     sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    if curve is not None:
+        apply_client(sock, curve)
     try:
         sock.connect(router)
         sock.send_multipart(Message(kind, body, time=time.time()).encode())

@@ -26,13 +26,16 @@ from wallrenderer.gl import (
     release_framebuffer,
 )
 from wallrenderer.link import Link
+from wallrenderer.protocol import Message
 from wallrenderer.scene import PanelView, read_rgb
+from wallrenderer.security import CurveClient
 from wallrenderer.shaders import ProgramCache
 from wallrenderer.timing import next_tick, ticks_per_frame, time_of
 
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.5
+FROM_CONTROLLER = ("state", "prepare", "commit", "data", "hb")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class RendererOptions:
     placement: WindowPlacement | None = None
     as_mounted: bool = False
     fps: float = 60.0
+    curve: CurveClient | None = None
 
 
 def save_png(path: Path, rgb: np.ndarray) -> None:
@@ -79,9 +83,10 @@ class Renderer:
             )
             self.window.on_close = self.stop
         self.programs = ProgramCache(self.ctx)
-        self.link = Link(options.connect, options.display)
+        self.link = Link(options.connect, options.display, curve=options.curve)
         self.wall: Wall | None = None
         self.view: PanelView | None = None
+        self.data: dict = {}
         self.prepared: dict[int, PanelView] = {}
         self.scheduled: tuple[int, int] | None = None
         self.offscreen = None
@@ -108,7 +113,7 @@ class Renderer:
         next_report = 0.0
         while self.running:
             for event in self.link.poll():
-                self._handle(event.kind, event.body)
+                self._handle(event)
             if self.window is not None:
                 self.window.dispatch_events()
             tick = next_tick(self.shared_now() + self.stats.last_frame_s, self.every)
@@ -147,18 +152,21 @@ class Renderer:
             self.ctx.clear(0.05, 0.05, 0.08)
             self.window.flip()
         else:
-            time.sleep(max(0.0, time_of(tick) - self.shared_now()))
+            self.link.wait(time_of(tick) - self.shared_now())
 
-    def _handle(self, kind: str, body: dict) -> None:
-        if "sent" in body:
-            self.unpresented.append(body["sent"])
-            self.seq = body.get("seq", self.seq)
+    def _handle(self, event: Message) -> None:
+        kind, body = event.kind, event.body
+        if kind in FROM_CONTROLLER:
+            self.unpresented.append(event.time)
+            self.seq = event.seq
         if kind == "state":
             self._apply_state(body)
         elif kind == "prepare":
             self._prepare(body)
         elif kind == "commit":
             self._commit(body["id"], body["tick"])
+        elif kind == "data":
+            self.data = body
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
         elif kind == "capture":
@@ -199,6 +207,7 @@ class Renderer:
         self._drop_prepared()
         self._replace_view(self._new_view(*loaded))
         self.wall = loaded[0]
+        self.data = body.get("data") or {}
         log.info("showing scenario %s", loaded[1].name)
         pending = body.get("pending")
         if pending:

@@ -39,12 +39,17 @@ class Message:
       the sender's clock (seconds since the Unix epoch) when it sent the message;
     - frame 2: body, UTF-8 JSON object specific to the kind.
 
-    Kinds, controller to renderer: ``state`` (wall and scenario, sequenced),
-    ``hb`` (heartbeat carrying the last sequence number), ``snapshot`` (answer
-    to ``hello``), ``pong`` (clock exchange), ``capture`` (write a PNG of the
-    frame for shared time ``at``). Renderer to controller: ``hello``, ``ping``,
-    ``report`` (frame statistics), ``captured``. Control clients (``wall demo``,
-    ``wall status``) send ``capture`` and ``status`` and get ``reply``.
+    Kinds, controller to renderer, sequenced (a gap makes the renderer re-sync):
+    ``state`` (wall, scenario, latest data, any switch under way), ``prepare``
+    (phase one of a switch: ``id``, ``name``, ``scenario``), ``commit``
+    (``id``, ``tick``: show it from that tick on), ``data`` (a data frame).
+    Not sequenced: ``hb`` (heartbeat carrying the last sequence number),
+    ``capture`` (write a PNG of the frame for shared time ``at``), and on the
+    request socket ``snapshot`` (answer to ``hello``, same body as ``state``)
+    and ``pong`` (clock exchange, answer to ``ping``). Renderer to controller:
+    ``hello``, ``ping``, ``report`` (frame statistics), ``ack`` (switch
+    prepared), ``captured``. Control clients (``wall demo``, ``wall status``)
+    send ``capture`` and ``status`` and get ``reply``.
     The whole message may not exceed ``MAX_MESSAGE_BYTES``.
     """
 
