@@ -117,33 +117,39 @@ class Renderer:
             if self.window is not None:
                 self.window.dispatch_events()
             tick = next_tick(self.shared_now() + self.stats.last_frame_s, self.every)
-            started = time.perf_counter()
-            self._frame(tick)
-            self.stats.add(time.perf_counter() - started, tick)
+            self.stats.add(self._frame(tick), tick)
             self._do_captures(self.shared_now())
             if time.monotonic() >= next_report:
                 self._report()
                 next_report = time.monotonic() + REPORT_INTERVAL_S
         self.close()
 
-    def _frame(self, tick: int) -> None:
-        """Draw the frame for `tick` and present it at that tick's time."""
+    def _frame(self, tick: int) -> float:
+        """Draw the frame for `tick` and present it at that tick's time.
+
+        Returns:
+            Seconds spent drawing (not waiting), which sets how far ahead the next frame aims.
+        """
         if self.scheduled is not None and tick >= self.scheduled[1]:
             self._activate(*self.scheduled, tick)
         if self.view is None:
             self._present_waiting(tick)
-            return
+            return 0.0
+        started = time.perf_counter()
         self.view.render(time_of(tick), self._target())
         if self.window is not None:
+            drawn = time.perf_counter() - started
             self.window.flip()
         else:
             self.ctx.finish()
+            drawn = time.perf_counter() - started
             time.sleep(max(0.0, time_of(tick) - self.shared_now()))
         presented = self.shared_now()
         if self.activated_tick == tick:
             self.activated_at = presented
         self.stats.latencies += [presented - sent for sent in self.unpresented]
         self.unpresented.clear()
+        return drawn
 
     def _present_waiting(self, tick: int) -> None:
         """Before the first layout arrives: a dark window, or idle headless."""

@@ -1,0 +1,130 @@
+"""Frame-accurate switches and CURVE, with real controller and renderer processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+import requests
+from conftest import SMALL_GRID_WALL, wait_for, wall_command, write_yaml
+
+from controller.demo import free_port_pair
+from wallrenderer.link import control_request
+from wallrenderer.security import CurveClient, generate_keys
+from wallrenderer.timing import time_of
+
+TOKEN = "test-token"
+OTHER = {"scenario": {"name": "other", "widgets": [{"kind": "rect", "rect": [0, 0, 1, 1],
+                                                    "color": "#00ff00"}]}}
+
+
+def status(connect: str, curve=None):
+    try:
+        return control_request(connect, "status", {}, timeout_s=1.5, curve=curve)
+    except TimeoutError:
+        return None
+
+
+def rows_showing(connect: str, displays, scenario: str, curve=None):
+    current = status(connect, curve)
+    if current is None:
+        return None
+    rows = {r["id"]: r for r in current["renderers"]
+            if r["connected"] and r.get("scenario") == scenario}
+    return rows if set(displays) <= rows.keys() else None
+
+
+@pytest.fixture
+def wall_with_http(tmp_path, spawn):
+    """A controller with the HTTP API and a 2x2 wall of small headless renderers at 60 fps."""
+    wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    write_yaml(tmp_path / "scenarios" / "other.yaml", OTHER)
+    port, http_port = free_port_pair(), free_port_pair()
+    connect = f"127.0.0.1:{port}"
+    spawn(wall_command("controller", "--wall", str(wall), "--scenarios",
+                       str(tmp_path / "scenarios"), "--bind", connect,
+                       "--http", f"127.0.0.1:{http_port}", "--token", TOKEN))
+    renderers = {
+        display: spawn(wall_command("renderer", "--connect", connect, "--display", display,
+                                    "--headless", "--fps", "60"))
+        for display in ("r0c0", "r0c1", "r1c0", "r1c1")
+    }
+    wait_for(lambda: rows_showing(connect, renderers, "testcard"), 60, "all four renderers")
+    return connect, f"http://127.0.0.1:{http_port}", renderers
+
+
+def switch(api: str, name: str) -> dict:
+    answer = requests.post(f"{api}/api/scenario", json={"name": name},
+                           headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_switch_activates_at_the_committed_tick_and_never_before(wall_with_http):
+    connect, api, renderers = wall_with_http
+    requested = time.time()
+    result = switch(api, "other")
+    assert result["activates_at"] == pytest.approx(time_of(result["tick"]))
+    assert result["activates_at"] - requested <= 0.5 + 1 / 60
+    assert sorted(result["acknowledged"]) == sorted(renderers)
+    rows = wait_for(lambda: rows_showing(connect, renderers, "other"), 30,
+                    "every renderer to show the new scenario")
+    ticks = {d: r["activated_tick"] for d, r in rows.items()}
+    assert all(t >= result["tick"] for t in ticks.values()), f"shown before the tick: {ticks}"
+    on_time = [d for d, t in ticks.items() if t == result["tick"]]
+    assert len(on_time) >= 3, f"renderers that keep up share the switch tick: {ticks}"
+    presented = [rows[d]["activated_at"] for d in on_time]
+    assert max(presented) - min(presented) < 0.1
+    assert min(presented) >= result["activates_at"] - 0.005
+
+
+def test_a_renderer_that_does_not_acknowledge_is_not_waited_for(wall_with_http):
+    connect, api, renderers = wall_with_http
+    os.kill(renderers["r1c1"].pid, signal.SIGSTOP)
+    try:
+        requested = time.time()
+        result = switch(api, "other")
+        answered = time.time()
+        time.sleep(max(0.0, result["activates_at"] + 0.2 - time.time()))
+    finally:
+        os.kill(renderers["r1c1"].pid, signal.SIGCONT)
+    assert result["not_acknowledged"] == ["r1c1"]
+    assert answered - requested < 1.0
+    assert result["activates_at"] - requested <= 0.5 + 1 / 60
+    rows = wait_for(lambda: rows_showing(connect, renderers, "other"), 30,
+                    "the stopped renderer to join once it runs again")
+    assert rows["r1c1"]["activated_tick"] > result["tick"]
+    assert rows["r0c0"]["activated_tick"] >= result["tick"]
+
+
+def test_renderers_without_an_allowed_key_are_refused(tmp_path, spawn):
+    keys = tmp_path / "keys"
+    for name in ("controller", "good", "intruder", "ops"):
+        generate_keys(keys, name)
+    allowed = keys / "allowed"
+    allowed.mkdir()
+    for name in ("good", "ops"):
+        (allowed / f"{name}.key").write_bytes((keys / f"{name}.key").read_bytes())
+    wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    connect = f"127.0.0.1:{free_port_pair()}"
+    spawn(wall_command("controller", "--wall", str(wall), "--bind", connect,
+                       "--curve-secret", str(keys / "controller.key_secret"),
+                       "--curve-allow", str(allowed)))
+    server_key = str(keys / "controller.key")
+    spawn(wall_command("renderer", "--connect", connect, "--display", "r0c0",
+                       "--curve-secret", str(keys / "good.key_secret"), "--curve-server",
+                       server_key))
+    spawn(wall_command("renderer", "--connect", connect, "--display", "r0c1",
+                       "--curve-secret", str(keys / "intruder.key_secret"), "--curve-server",
+                       server_key))
+    spawn(wall_command("renderer", "--connect", connect, "--display", "r1c0"))
+    ops = CurveClient(keys / "ops.key_secret", keys / "controller.key")
+    wait_for(lambda: rows_showing(connect, ["r0c0"], "testcard", ops), 60,
+             "the renderer with an allowed key")
+    time.sleep(3)
+    current = status(connect, ops)
+    connected = sorted(r["id"] for r in current["renderers"] if r["connected"])
+    assert connected == ["r0c0"], "renderers with unknown or no keys must be refused"
+    assert status(connect) is None, "a plain-text client gets no answer"
