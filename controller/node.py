@@ -40,7 +40,9 @@ RENDERER_GONE_S = 3.0
 CAPTURE_LEAD_S = 0.5
 CAPTURE_TIMEOUT_S = 20.0
 SWITCH_ACK_WAIT_S = 0.38
+SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
+MIN_COMMIT_LEAD_S = 0.03
 
 
 @dataclass
@@ -116,7 +118,7 @@ class Controller:
         self.renderers: dict[str, RendererStatus] = {}
         self._captures: list[_Capture] = []
         self._switch: _Switch | None = None
-        self._queued_switches: list[tuple[str, Future]] = []
+        self._queued_switches: list[tuple[str, Future, float]] = []
         self._switch_ids = 0
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
@@ -163,6 +165,7 @@ class Controller:
             UnknownScenario: (from the future) no scenario by that name.
         """
         result: Future = Future()
+        requested_at = time.time()
 
         def start() -> None:
             if not result.set_running_or_notify_cancel():
@@ -171,7 +174,7 @@ class Controller:
                 known = ", ".join(sorted(self.scenarios))
                 result.set_exception(UnknownScenario(f"no scenario {name!r} (have: {known})"))
                 return
-            self._queued_switches.append((name, result))
+            self._queued_switches.append((name, result, requested_at))
 
         self.call(start)
         return result
@@ -204,7 +207,7 @@ class Controller:
         self._closed = True
         stopped = WallError("the controller stopped")
         self._run_calls()
-        waiting = [f for _, f in self._queued_switches]
+        waiting = [f for _, f, _ in self._queued_switches]
         waiting += self._switch.futures if self._switch else []
         for future in waiting:
             if not future.done():
@@ -286,18 +289,25 @@ class Controller:
             self.scenario_name = switch.name
             self._switch = None
 
-    def _prepare(self, name: str, future: Future, now: float) -> None:
+    def _prepare(self, name: str, future: Future, requested_at: float, now: float) -> None:
         self._switch_ids += 1
         connected = self._connected(now)
         self._switch = _Switch(
-            self._switch_ids, name, self.scenarios[name], now, connected, [future]
+            self._switch_ids, name, self.scenarios[name], requested_at, connected, [future]
         )
         self._publish_update("prepare", self._switch.wire())
         log.info("switch %d to %s: prepare sent to %d renderers", self._switch.id, name,
                  len(connected))
 
     def _commit(self, switch: _Switch, now: float) -> None:
-        switch.tick = tick_at(now + COMMIT_LEAD_S) + 1
+        """Fix the switch tick and tell every renderer.
+
+        The tick is a little ahead, so the commit reaches every renderer first,
+        but no later than SWITCH_DEADLINE_S after the request while that is possible.
+        """
+        latest = tick_at(switch.requested_at + SWITCH_DEADLINE_S)
+        earliest = tick_at(now + MIN_COMMIT_LEAD_S) + 1
+        switch.tick = max(earliest, min(tick_at(now + COMMIT_LEAD_S) + 1, latest))
         self._publish_update("commit", {"id": switch.id, "tick": switch.tick})
         late = sorted(switch.expected - switch.acks)
         if late:

@@ -102,7 +102,7 @@ def test_controller_drops_and_counts_garbage_and_keeps_serving(tmp_path, spawn, 
     spawn(wall_command("controller", "--wall", str(small_wall), "--bind", connect))
     wait_for(lambda: status_or_none(connect), 60, "the controller to answer")
     sock = zmq.Context.instance().socket(zmq.DEALER)
-    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.LINGER, 2000)  # deliver everything before close
     sock.connect(f"tcp://127.0.0.1:{port + 1}")
     garbage = [
         [b"\xff\xfe not json", b"{}"],
