@@ -193,7 +193,8 @@ class Controller:
                 os.read(self._wake_r, 4096)
             self._run_calls()
             while self.router.poll(0):
-                self._on_request(self.router.recv_multipart())
+                frames = self.router.recv_multipart()
+                self._on_request(frames, time.time())
             now = time.time()
             self._advance_switch(now)
             if now >= next_beat:
@@ -325,7 +326,7 @@ class Controller:
 
     # --- requests -------------------------------------------------------------------
 
-    def _on_request(self, frames: list[bytes]) -> None:
+    def _on_request(self, frames: list[bytes], received: float) -> None:
         """Answer one request; its routing envelope is every frame before header and body.
 
         A direct client has a one-frame envelope; through `wall relay` it has one per hop.
@@ -339,7 +340,7 @@ class Controller:
             return
         body = msg.body
         if msg.kind == "ping":
-            self._reply(client, "pong", {"t0": body.get("t0")})
+            self._reply(client, "pong", {"t0": body.get("t0"), "t1": received})
         elif msg.kind == "hello":
             self._reply(client, "snapshot", self.snapshot(), seq=self.seq)
         elif msg.kind == "report":

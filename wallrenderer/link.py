@@ -73,8 +73,10 @@ def endpoints(address: str) -> tuple[str, str]:
 class ClockEstimate:
     """Offset of the controller's clock from ours, from NTP-style exchanges.
 
-    Keeps the exchange with the smallest round trip among recent ones: its
-    offset error is bounded by half that round trip.
+    Each exchange has four times: t0 we send, t1 the controller receives, t2
+    it answers, t3 we receive. The controller's own processing (t2 - t1) is
+    left out of the path delay, and among recent exchanges the one with the
+    smallest delay wins: its offset error is at most half that delay.
     """
 
     def __init__(self, window: int = 16):
@@ -82,11 +84,11 @@ class ClockEstimate:
         self.offset = 0.0
         self.error = float("inf")
 
-    def add(self, sent: float, controller_time: float, received: float) -> None:
-        rtt = received - sent
-        self.samples.append((rtt, controller_time - (sent + received) / 2))
-        best_rtt, self.offset = min(self.samples)
-        self.error = best_rtt / 2
+    def add(self, t0: float, t1: float, t2: float, t3: float) -> None:
+        delay = max(0.0, (t3 - t0) - (t2 - t1))
+        self.samples.append((delay, ((t1 - t0) + (t2 - t3)) / 2))
+        best_delay, self.offset = min(self.samples)
+        self.error = best_delay / 2
 
 
 class Link:
@@ -162,6 +164,7 @@ class _Agent:
         self.seq = -1
         self.active = False
         self.clock = ClockEstimate()
+        self.received_at = 0.0
         self.last_published = 0.0
         self.last_rebuild = 0.0
         self.stale_reported = False
@@ -218,6 +221,7 @@ class _Agent:
     def _drain(self, sock, handler, topic: bool) -> None:
         while sock.poll(0):
             frames = sock.recv_multipart()
+            self.received_at = time.time()
             try:
                 msg = Message.decode(frames[1:] if topic else frames)
             except ProtocolError as exc:
@@ -269,7 +273,12 @@ class _Agent:
             state = Message("state", msg.body, seq=msg.seq, epoch=msg.epoch, time=msg.time)
             self.pipe.send_multipart(state.encode())
         elif msg.kind == "pong":
-            self.clock.add(msg.body["t0"], msg.time, time.time())
+            try:
+                self.clock.add(float(msg.body["t0"]), float(msg.body["t1"]), msg.time,
+                               self.received_at)
+            except (KeyError, TypeError, ValueError):
+                self.link.dropped += 1
+                return
             self._emit("clock", {"offset": self.clock.offset, "error": self.clock.error})
 
     def _request(self, kind: str, body: dict) -> None:
@@ -293,7 +302,7 @@ class _Agent:
             self._request("hello", {})
             self.next_hello = now + HELLO_INTERVAL_S
         if now >= self.next_ping:
-            self._request("ping", {"t0": now})
+            self._request("ping", {"t0": time.time()})
             self.burst_left = max(0, self.burst_left - 1)
             self.next_ping = now + (0.02 if self.burst_left else PING_INTERVAL_S)
         silent_since = max(self.last_published, self.last_rebuild)

@@ -100,6 +100,7 @@ class Renderer:
         self.activated_tick: int | None = None
         self.activated_at: float | None = None
         self.every = ticks_per_frame(options.fps)
+        self.malformed = 0
         self.running = True
 
     def stop(self) -> None:
@@ -161,6 +162,14 @@ class Renderer:
             self.link.wait(time_of(tick) - self.shared_now())
 
     def _handle(self, event: Message) -> None:
+        """Apply one event; a message whose body lacks what its kind needs is dropped."""
+        try:
+            self._apply(event)
+        except (KeyError, TypeError, ValueError) as exc:
+            self.malformed += 1
+            log.warning("dropped a %s message with a malformed body: %r", event.kind, exc)
+
+    def _apply(self, event: Message) -> None:
         kind, body = event.kind, event.body
         if kind in FROM_CONTROLLER:
             self.unpresented.append(event.time)
@@ -176,7 +185,7 @@ class Renderer:
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
         elif kind == "capture":
-            self.pending_captures.append(body)
+            self.pending_captures.append({"at": float(body["at"]), "dir": str(body["dir"])})
         elif kind == "link":
             self.stale_since = body.get("stale_since")
             self._show_stale()
@@ -233,12 +242,14 @@ class Renderer:
             log.error("ignoring scenario %s from the controller: %s", body.get("name"), exc)
             return
         self._drop_prepared()
-        self.prepared[body["id"]] = self._new_view(self.wall, scenario)
+        view = self._new_view(self.wall, scenario)
+        view.render(self.shared_now(), self._target())  # warm caches: the switch frame is on time
+        self.prepared[body["id"]] = view
         self.link.send("ack", {"id": body["id"]})
 
     def _commit(self, switch_id: int, tick: int) -> None:
         if switch_id in self.prepared:
-            self.scheduled = (switch_id, tick)
+            self.scheduled = (switch_id, int(tick))
 
     def _activate(self, switch_id: int, switch_tick: int, tick: int) -> None:
         self.scheduled = None
@@ -311,7 +322,7 @@ class Renderer:
                 "clock_offset_ms": 1000 * self.clock_offset,
                 "clock_error_ms": None if self.clock_error is None else 1000 * self.clock_error,
                 "stale_since": self.stale_since,
-                "dropped": self.link.dropped,
+                "dropped": self.link.dropped + self.malformed,
             },
         )
 

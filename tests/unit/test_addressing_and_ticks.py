@@ -52,3 +52,16 @@ def test_ticks_per_frame_maps_caps_to_grid_steps():
     assert ticks_per_frame(TICK_HZ) == 1
     assert ticks_per_frame(10) == 6
     assert ticks_per_frame(1000) == 1
+
+
+def test_clock_estimate_leaves_out_controller_processing_and_keeps_the_shortest_path():
+    from wallrenderer.link import ClockEstimate
+
+    clock = ClockEstimate()
+    # Controller 5 s ahead; 1 ms each way, 3 ms of processing that must not count as delay.
+    clock.add(t0=100.000, t1=105.001, t2=105.004, t3=100.005)
+    assert clock.offset == pytest.approx(5.0)
+    assert clock.error == pytest.approx(0.001)
+    # A slower, lopsided exchange (reply held up 4 ms) must not move the estimate.
+    clock.add(t0=200.000, t1=205.001, t2=205.001, t3=200.006)
+    assert clock.offset == pytest.approx(5.0)
