@@ -6,6 +6,7 @@ gaps, garbage and a new epoch exactly when it wants.
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -156,3 +157,49 @@ def test_garbage_on_the_wire_is_dropped_and_counted(link, fake):
         received += [e.body["n"] for e in link.poll() if e.kind == "state"]
     assert link.dropped >= 3
     assert 2 in received, "after garbage (and a dropped oversized frame) the link must catch up"
+
+
+def test_a_stuck_subscriber_holds_up_neither_the_controller_nor_other_renderers(zctx):
+    from controller.node import Controller
+
+    wall = {"wall": {"name": "w", "grid": {"rows": 1, "cols": 1, "panel": {
+        "resolution": [320, 180], "active_mm": [201.6, 113.4],
+        "bezel_mm": {"left": 1, "right": 1, "top": 1, "bottom": 1}}}}}
+    scenarios = {"testcard": {"scenario": {"name": "testcard", "widgets": [{"kind": "testcard"}]}}}
+    connect = f"127.0.0.1:{free_port_pair()}"
+    controller = Controller(wall, scenarios, "testcard", ["r0c0"], connect, zctx)
+    stop = threading.Event()
+    loop = threading.Thread(target=controller.run, args=(stop.is_set,))
+    loop.start()
+    stuck = zctx.socket(zmq.SUB)
+    stuck.setsockopt(zmq.RCVHWM, 5)
+    stuck.setsockopt(zmq.LINGER, 0)
+    stuck.setsockopt(zmq.SUBSCRIBE, b"")
+    stuck.connect(f"tcp://{connect}")
+    link = Link(connect, "r0c0", zctx)
+    try:
+        wait_for(lambda: any(e.kind == "state" for e in link.poll()), 10, "the link to sync")
+        blob = "x" * 50_000
+        calls = [controller.call(lambda i=i: controller.publish_data({"blob": blob, "n": i}))
+                 for i in range(2000)]
+        for call in calls:
+            call.result(timeout=20)  # publishing never waits for the stuck subscriber
+        newest = []
+
+        def caught_up():
+            for event in link.poll():
+                if event.kind == "data":
+                    newest.append(event.body["n"])
+                elif event.kind == "state":
+                    newest.append(event.body["data"].get("n"))
+            return newest and newest[-1] == 1999
+
+        wait_for(caught_up, 30, "the healthy link to reach the newest frame")
+        status = controller.call(controller.status).result(timeout=5)
+        assert status["seq"] == 2000
+    finally:
+        link.close()
+        stuck.close()
+        stop.set()
+        loop.join()
+        controller.close()
