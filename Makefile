@@ -18,6 +18,8 @@ test: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/switch.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
