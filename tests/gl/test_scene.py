@@ -5,43 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from pixels import assert_fill_matches, predicted_mask
+from walls import MIXED_WALL as MIXED
+from walls import SMALL_GRID_WALL as SMALL_GRID
 
 from wallrenderer.config import scenario_from_data, wall_from_data
 from wallrenderer.geometry import Rect
 from wallrenderer.gl import release_framebuffer
 from wallrenderer.scene import PanelView, read_rgb
 from wallrenderer.shaders import ProgramCache, ShaderError
-
-SMALL_GRID = {
-    "wall": {
-        "name": "small-2x2",
-        "grid": {
-            "rows": 2,
-            "cols": 2,
-            "panel": {
-                "resolution": [320, 180],
-                "active_mm": [201.6, 113.4],
-                "bezel_mm": {"left": 3.0, "right": 3.0, "top": 2.0, "bottom": 2.0},
-            },
-        },
-    }
-}
-
-MIXED = {
-    "wall": {
-        "name": "mixed",
-        "panels": [
-            {"id": "portrait", "position_mm": [0, 0], "active_mm": [113.4, 201.6],
-             "resolution": [320, 180], "rotation": 90},
-            {"id": "upside", "position_mm": [120, 0], "active_mm": [201.6, 113.4],
-             "resolution": [320, 180], "rotation": 180},
-            {"id": "fine", "position_mm": [120, 120], "active_mm": [201.6, 113.4],
-             "resolution": [640, 360]},
-            {"id": "left", "position_mm": [330, 0], "active_mm": [113.4, 201.6],
-             "resolution": [320, 180], "rotation": 270},
-        ],
-    }
-}
 
 RED = (255, 0, 0)
 

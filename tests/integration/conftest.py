@@ -14,36 +14,6 @@ import yaml
 
 WALL_BIN = Path(sys.executable).with_name("wall")
 
-SMALL_MIXED_WALL = {
-    "wall": {
-        "name": "small-mixed",
-        "panels": [
-            {"id": "portrait", "position_mm": [0, 0], "active_mm": [113.4, 201.6],
-             "resolution": [320, 180], "rotation": 90},
-            {"id": "upside", "position_mm": [120, 0], "active_mm": [201.6, 113.4],
-             "resolution": [320, 180], "rotation": 180},
-            {"id": "fine", "position_mm": [120, 120], "active_mm": [201.6, 113.4],
-             "resolution": [640, 360]},
-        ],
-    }
-}
-
-SMALL_GRID_WALL = {
-    "wall": {
-        "name": "small-2x2",
-        "grid": {
-            "rows": 2,
-            "cols": 2,
-            "panel": {
-                "resolution": [320, 180],
-                "active_mm": [201.6, 113.4],
-                "bezel_mm": {"left": 3.0, "right": 3.0, "top": 2.0, "bottom": 2.0},
-            },
-        },
-    }
-}
-
-
 def wall_command(*args: str) -> list[str]:
     """The installed `wall` console script (falls back to `python -m` in a checkout)."""
     if WALL_BIN.exists():

@@ -9,16 +9,10 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import (
-    SMALL_GRID_WALL,
-    SMALL_MIXED_WALL,
-    children_of,
-    wait_for,
-    wall_command,
-    write_yaml,
-)
+from conftest import children_of, wait_for, wall_command, write_yaml
 from PIL import Image
 from pixels import assert_fill_matches, predicted_mask
+from walls import MIXED_WALL, SMALL_GRID_WALL
 
 from wallrenderer.config import wall_from_data
 from wallrenderer.link import control_request
@@ -56,7 +50,7 @@ def test_headless_demo_on_default_wall_writes_every_panel_and_the_wall(tmp_path)
 
 
 def test_rects_straddling_bezels_land_on_predicted_pixels_of_each_renderer_process(tmp_path):
-    wall_file = write_yaml(tmp_path / "wall.yaml", SMALL_MIXED_WALL)
+    wall_file = write_yaml(tmp_path / "wall.yaml", MIXED_WALL)
     fractions = [(0.2, 0.1, 0.5, 0.5), (0.0, 0.62, 1.0, 0.1)]
     widgets = [{"kind": "rect", "rect": list(f), "color": "#ff0000"} for f in fractions]
     widgets.append({"kind": "rect", "cells": "fine", "color": "#0000ff"})
@@ -67,7 +61,7 @@ def test_rects_straddling_bezels_land_on_predicted_pixels_of_each_renderer_proce
                               "--scenarios", str(tmp_path / "scenarios"), "--scenario", "rects",
                               "--out-dir", str(out)), tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
-    wall = wall_from_data(SMALL_MIXED_WALL)
+    wall = wall_from_data(MIXED_WALL)
     for panel in wall.panels:
         image = load_png(out / f"{panel.id}.png")
         assert image.shape == (panel.resolution[1], panel.resolution[0], 3)

@@ -17,7 +17,8 @@ import time
 
 import pytest
 import requests
-from conftest import SMALL_GRID_WALL, wait_for
+from conftest import wait_for
+from walls import SMALL_GRID_WALL
 
 import controller.http as controller_http
 from controller.demo import free_port_pair

@@ -9,8 +9,9 @@ import subprocess
 import numpy as np
 import pytest
 import zmq
-from conftest import SMALL_GRID_WALL, wait_for, wall_command, write_yaml
+from conftest import wait_for, wall_command, write_yaml
 from PIL import Image
+from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from wallrenderer.link import control_request

@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 
 import zmq
-from conftest import SMALL_GRID_WALL, wait_for, wall_command, write_yaml
+from conftest import wait_for, wall_command, write_yaml
+from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from controller.relay import Relay

@@ -8,7 +8,8 @@ import time
 
 import pytest
 import requests
-from conftest import SMALL_GRID_WALL, wait_for, wall_command, write_yaml
+from conftest import wait_for, wall_command, write_yaml
+from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from wallrenderer.link import control_request
