@@ -118,24 +118,27 @@ class Renderer:
             if self.window is not None:
                 self.window.dispatch_events()
             tick = next_tick(self.shared_now() + self.stats.last_frame_s, self.every)
-            self.stats.add(self._frame(tick), tick)
+            drawn = self._frame(tick)
+            if drawn is not None:
+                self.stats.add(drawn, tick)
             self._do_captures(self.shared_now())
             if time.monotonic() >= next_report:
                 self._report()
                 next_report = time.monotonic() + REPORT_INTERVAL_S
         self.close()
 
-    def _frame(self, tick: int) -> float:
+    def _frame(self, tick: int) -> float | None:
         """Draw the frame for `tick` and present it at that tick's time.
 
         Returns:
-            Seconds spent drawing (not waiting), which sets how far ahead the next frame aims.
+            Seconds spent drawing (not waiting), which sets how far ahead the next
+            frame aims; None while there is nothing to draw yet.
         """
         if self.scheduled is not None and tick >= self.scheduled[1]:
             self._activate(*self.scheduled, tick)
         if self.view is None:
             self._present_waiting(tick)
-            return 0.0
+            return None
         started = time.perf_counter()
         self.view.render(time_of(tick), self._target())
         if self.window is not None:
