@@ -9,11 +9,11 @@ DEMO_OUT ?= wall-output
 
 # With a display: one window per panel, until Ctrl-C. Without: headless PNGs after a few seconds.
 demo: $(VENV)/.installed
-	@scripts/system-packages.sh demo
+	@PYTHON=$(PYTHON) scripts/system-packages.sh demo
 	$(BIN)/wall demo --out-dir $(DEMO_OUT) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 4)
 
 test: $(VENV)/.installed-test
-	@scripts/system-packages.sh test
+	@PYTHON=$(PYTHON) scripts/system-packages.sh test
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed
@@ -24,7 +24,9 @@ bench: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
+# System packages first: on a fresh Debian even `python3 -m venv` needs one.
 $(VENV)/bin/python:
+	@PYTHON=$(PYTHON) scripts/system-packages.sh demo
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 

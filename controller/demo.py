@@ -7,13 +7,16 @@ panel PC: a renderer that dies is started again.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +30,7 @@ from wallrenderer.wallimage import compose_wall
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+PR_SET_PDEATHSIG = 1
 READY_TIMEOUT_S = 60.0
 
 
@@ -45,6 +49,16 @@ def free_port_pair(host: str = "127.0.0.1") -> int:
     raise RuntimeError("no free pair of consecutive loopback ports")
 
 
+def die_with_parent() -> None:
+    """In a child before exec: get SIGTERM when the parent dies, even by SIGKILL (Linux).
+
+    So a killed `wall demo` never leaves renderers drawing for nobody.
+    """
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def has_display() -> bool:
     """True when windows can open (X11 or Wayland session)."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -57,12 +71,11 @@ class Child:
     name: str
     argv: list[str]
     proc: subprocess.Popen | None = None
-    restarts: int = 0
     restart_at: float = 0.0
     recent_exits: list[float] = field(default_factory=list)
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(self.argv)
+        self.proc = subprocess.Popen(self.argv, preexec_fn=die_with_parent)
 
     def check(self, now: float) -> None:
         """Start the process again if it died, backing off when it keeps dying."""
@@ -77,7 +90,6 @@ class Child:
             log.warning("%s exited with code %s; restarting in %.1f s", self.name, code, delay)
             return
         if now >= self.restart_at:
-            self.restarts += 1
             self.start()
 
     def stop(self) -> None:
@@ -162,15 +174,19 @@ def run_demo(
     mode = "headless" if headless else "windowed"
     log.info("demo wall %s (%d panels, %s) on %s", wall.name, len(wall.panels), mode, connect)
     deadline = None if seconds is None else time.monotonic() + seconds
+    capture: Future | None = None
     code = 0
     try:
         while not stopping:
             now = time.monotonic()
             for child in children:
                 child.check(now)
-            if deadline is not None and now >= deadline:
-                if headless:
-                    code = _capture(connect, wall, scenario, Path(out_dir), stopping)
+            if deadline is not None and now >= deadline and capture is None:
+                if not headless:
+                    break
+                capture = _in_thread(_capture, connect, wall, scenario, Path(out_dir), stopping)
+            if capture is not None and capture.done():
+                code = capture.result()
                 break
             time.sleep(0.1)
     finally:
@@ -179,6 +195,20 @@ def run_demo(
         for child in children:
             child.wait(timeout=5)
     return code
+
+
+def _in_thread(fn, *args) -> Future:
+    """Run `fn` beside the supervision loop, which must keep restarting renderers meanwhile."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn(*args))
+        except Exception as exc:  # handed to the loop through the future
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="capture", daemon=True).start()
+    return future
 
 
 def _wait_until_showing(connect: str, wall: Wall, scenario: str, stopping: list) -> list[str]:
@@ -209,8 +239,15 @@ def _capture(connect: str, wall: Wall, scenario: str, out_dir: Path, stopping: l
         log.error("renderers never showed %s: %s", scenario, ", ".join(missing))
         return 1
     out_dir.mkdir(parents=True, exist_ok=True)
-    result = control_request(connect, "capture", {"dir": str(out_dir.resolve())}, timeout_s=30)
+    try:
+        result = control_request(connect, "capture", {"dir": str(out_dir.resolve())},
+                                 timeout_s=30)
+    except TimeoutError as exc:
+        log.error("%s", exc)
+        return 1
     if result["missing"]:
+        for display, error in sorted(result.get("errors", {}).items()):
+            log.error("%s could not write its picture: %s", display, error)
         log.error("no picture from: %s", ", ".join(result["missing"]))
         return 1
     frames = {d: np.asarray(Image.open(p).convert("RGB")) for d, p in result["paths"].items()}

@@ -35,12 +35,15 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+from wallrenderer.address import parse_address
 from wallrenderer.errors import WallError
+from wallrenderer.protocol import reject_json_constant
 
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "WALL_TOKEN"
-DEFAULT_HTTP = "127.0.0.1:8080"
+DEFAULT_HTTP_PORT = 8080
+DEFAULT_HTTP = f"127.0.0.1:{DEFAULT_HTTP_PORT}"
 JSON_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 64 * 1024
 DRAIN_LIMIT_BYTES = 1024 * 1024  # unread bodies up to this are read and dropped, not reset
@@ -211,7 +214,8 @@ def start_http_api(controller, bind: str, cli_token: str | None) -> HttpApi:
     Raises:
         WallError: bad address, or it cannot be bound.
     """
-    host, port = parse_host_port(bind)
+    host, port = parse_address(bind, DEFAULT_HTTP_PORT)
+    host = host.strip("[]")
     token, generated = resolve_token(cli_token)
     api = HttpApi(controller, host, port, token)
     api.start()
@@ -219,19 +223,6 @@ def start_http_api(controller, bind: str, cli_token: str | None) -> HttpApi:
         print(f"HTTP API token (generated; fix it with --token or ${TOKEN_ENV}): {token}",
               flush=True)
     return api
-
-
-def parse_host_port(text: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as a host and a port number.
-
-    Raises:
-        WallError: not of that form.
-    """
-    host, sep, port = text.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise WallError(f"bad HTTP address {text!r}: expected HOST:PORT, e.g. 0.0.0.0:8080")
-    return host, int(port)
 
 
 # --- server and handler -----------------------------------------------------------------
@@ -474,7 +465,7 @@ class _HandlerMixin:
             self.close_connection = True
             raise _ApiError(400, "request body is shorter than its Content-Length")
         try:
-            body = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+            body = json.loads(raw.decode("utf-8"), parse_constant=reject_json_constant)
         except (UnicodeDecodeError, ValueError, RecursionError) as exc:
             raise _ApiError(400, f"body is not valid JSON ({exc}); send {REQUEST_EXAMPLE}") \
                 from None
@@ -530,10 +521,6 @@ def _server_classes() -> tuple[type, type]:
         handler = type("ApiHandler", (_HandlerMixin, http.server.BaseHTTPRequestHandler), {})
         _classes = server, handler
     return _classes
-
-
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not JSON")
 
 
 def _json_bytes(obj: Any) -> bytes:

@@ -6,6 +6,7 @@ that does not validate is reported and left out, never shown half-built.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +16,15 @@ import yaml
 
 from wallrenderer.config import LayoutError, load_wall, scenario_from_text
 from wallrenderer.geometry import Wall
+from wallrenderer.protocol import MAX_MESSAGE_BYTES
 from wallrenderer.resources import builtin_path
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WALL = "demo-2x2.yaml"
 BUILTIN_SCENARIOS = ("testcard",)
+# A switch message carries one scenario beside the wall and data: keep room for them.
+MAX_SCENARIO_BYTES = MAX_MESSAGE_BYTES // 4
 
 
 def default_wall_path() -> Path:
@@ -60,7 +64,11 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
     files += [builtin / f"{name}.yaml" for name in BUILTIN_SCENARIOS if name not in names]
     scenarios: dict[str, dict[str, Any]] = {}
     for path in files:
-        text = path.read_text()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"{path}: cannot read: {exc}")
+            continue
         try:
             scenario = scenario_from_text(text, source=str(path), wall=wall)
         except LayoutError as exc:
@@ -69,7 +77,12 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
         if scenario.name in scenarios:
             problems.append(f"{path}: scenario name {scenario.name!r} is used twice; ignored")
             continue
-        scenarios[scenario.name] = yaml.safe_load(text)
+        data = yaml.safe_load(text)
+        size = len(json.dumps(data, ensure_ascii=False).encode())
+        if size > MAX_SCENARIO_BYTES:
+            problems.append(f"{path}: scenario is {size} bytes; the limit is {MAX_SCENARIO_BYTES}")
+            continue
+        scenarios[scenario.name] = data
     for problem in problems:
         log.warning("%s", problem)
     return Library(wall, wall_data, scenarios, problems)

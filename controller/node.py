@@ -1,7 +1,7 @@
 """The controller node: owns the wall and the active scenario and publishes them.
 
 Sockets: PUB on PORT (sequenced updates: `state`, switch `prepare` and
-`commit`; heartbeats and capture orders; one topic prefix per display) and
+`commit`; heartbeats and capture orders) and
 ROUTER on PORT + 1 (snapshots for renderers that join late or re-sync, clock
 exchanges, renderer reports and acknowledgements, and requests from control
 clients such as `wall demo` and `wall status`). One thread, one poll loop: the
@@ -27,8 +27,8 @@ from typing import Any
 
 import zmq
 
+from wallrenderer.address import endpoints
 from wallrenderer.errors import WallError
-from wallrenderer.link import endpoints
 from wallrenderer.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
 from wallrenderer.security import apply_server
 from wallrenderer.timing import tick_at, time_of
@@ -43,6 +43,7 @@ SWITCH_ACK_WAIT_S = 0.38
 SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
+MAX_REQUESTS_PER_TURN = 500
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _Capture:
     deadline: float
     absent: list[str]
     paths: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -192,7 +194,9 @@ class Controller:
             if self._wake_r in ready:
                 os.read(self._wake_r, 4096)
             self._run_calls()
-            while self.router.poll(0):
+            for _ in range(MAX_REQUESTS_PER_TURN):  # a flood must not starve heartbeats
+                if not self.router.poll(0):
+                    break
                 frames = self.router.recv_multipart()
                 self._on_request(frames, time.time())
             now = time.time()
@@ -257,14 +261,21 @@ class Controller:
             "data": self.data,
         }
 
-    def _publish(self, kind: str, body: dict, seq: int = 0, topic: bytes = TOPIC_ALL) -> None:
+    def _publish(self, kind: str, body: dict, seq: int = 0) -> bool:
+        """Send to every renderer; False (logged) when the message cannot be encoded."""
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
-        self.pub.send_multipart([topic, *msg.encode()], flags=zmq.NOBLOCK)
+        try:
+            frames = msg.encode()
+        except ProtocolError as exc:
+            log.error("not published: %s", exc)
+            return False
+        self.pub.send_multipart([TOPIC_ALL, *frames], flags=zmq.NOBLOCK)
+        return True
 
     def _publish_update(self, kind: str, body: dict) -> None:
         """A sequenced update: renderers that miss one re-sync from a snapshot."""
-        self.seq += 1
-        self._publish(kind, body, seq=self.seq)
+        if self._publish(kind, body, seq=self.seq + 1):
+            self.seq += 1
 
     def _reply(self, client: list[bytes], kind: str, body: dict, seq: int = 0) -> None:
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
@@ -272,6 +283,8 @@ class Controller:
             self.router.send_multipart([*client, *msg.encode()], flags=zmq.NOBLOCK)
         except zmq.Again:
             log.warning("reply %s to a client that is not reading was dropped", kind)
+        except ProtocolError as exc:
+            log.error("reply not sent: %s", exc)
 
     # --- switches -------------------------------------------------------------------
 
@@ -291,10 +304,15 @@ class Controller:
             self._switch = None
 
     def _prepare(self, name: str, future: Future, requested_at: float, now: float) -> None:
+        """Phase one. A request that waited behind another switch is timed from now.
+
+        Its renderers need the full preparation time whatever the queue did.
+        """
         self._switch_ids += 1
         connected = self._connected(now)
+        started = requested_at if now - requested_at < COMMIT_LEAD_S else now
         self._switch = _Switch(
-            self._switch_ids, name, self.scenarios[name], requested_at, connected, [future]
+            self._switch_ids, name, self.scenarios[name], started, connected, [future]
         )
         self._publish_update("prepare", self._switch.wire())
         log.info("switch %d to %s: prepare sent to %d renderers", self._switch.id, name,
@@ -350,10 +368,13 @@ class Controller:
             if self._switch is not None and body.get("id") == self._switch.id:
                 self._switch.acks.add(str(body.get("display")))
         elif msg.kind == "captured":
-            self._status(body)
+            display = self._status(body).display
             for capture in self._captures:
                 if capture.at == body.get("at"):
-                    capture.paths[str(body.get("display"))] = str(body.get("path"))
+                    if body.get("path"):
+                        capture.paths[display] = str(body["path"])
+                    else:
+                        capture.errors[display] = str(body.get("error"))
         elif msg.kind == "capture":
             self._start_capture(client, body)
         elif msg.kind == "status":
@@ -397,10 +418,12 @@ class Controller:
 
     def _finish_captures(self, now: float) -> None:
         for capture in list(self._captures):
-            done = capture.expected <= capture.paths.keys()
-            if done or now >= capture.deadline:
+            answered = capture.paths.keys() | capture.errors.keys()
+            if capture.expected <= answered or now >= capture.deadline:
                 missing = sorted(capture.absent + list(capture.expected - capture.paths.keys()))
-                self._reply(capture.client, "reply", {"paths": capture.paths, "missing": missing})
+                self._reply(capture.client, "reply", {
+                    "paths": capture.paths, "missing": missing, "errors": capture.errors,
+                })
                 self._captures.remove(capture)
 
     def status(self) -> dict[str, Any]:
@@ -411,7 +434,7 @@ class Controller:
         for display in ids:
             status = self.renderers.get(display, RendererStatus(display))
             report = {k: v for k, v in status.report.items() if k != "display"}
-            rows.append({"id": display, "connected": status.connected(now), **report})
+            rows.append({**report, "id": display, "connected": status.connected(now)})
         return {
             "scenario": self.scenario_name,
             "switching_to": self._switch.name if self._switch else None,

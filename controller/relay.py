@@ -36,7 +36,7 @@ from collections.abc import Callable
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from wallrenderer.link import endpoints
+from wallrenderer.address import endpoints
 from wallrenderer.protocol import MAX_MESSAGE_BYTES
 from wallrenderer.security import apply_client, apply_server, start_authenticator
 

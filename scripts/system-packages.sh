@@ -2,11 +2,16 @@
 # Installs the system packages `make demo` and `make test` need, only when missing.
 #   demo: Mesa EGL + GL drivers (headless OpenGL), fonts, fontconfig
 #   test: the above, plus Xvfb for the windowed-renderer test
+#   both: python3-venv when this Python cannot create virtual environments
 set -euo pipefail
 
 want=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 fonts-dejavu-core fontconfig)
 if [ "${1:-}" = "test" ]; then
   want+=(xvfb xauth)
+fi
+# Debian splits venv out of python3; needed before `make` can create .venv.
+if ! "${PYTHON:-python3}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  want+=(python3-venv)
 fi
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -1,7 +1,7 @@
 """The `wall` command line (contract in DESIGN.md).
 
-Each subcommand imports only what it needs: the controller never loads GL,
-and `wall validate` and `wall status` start in a fraction of a second.
+Each subcommand imports its heavy parts only when it runs: the controller
+never loads GL, and only `wall renderer` imports moderngl and pyglet.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ from wallrenderer.geometry import (
     Wall,
     explicit_wall,
     grid_wall,
+    mounted_size,
 )
 
 RGBA = tuple[float, float, float, float]
@@ -157,6 +158,9 @@ def _parse(text: str, source: str) -> tuple[_Doc | None, list[Problem]]:
         lines = {(): node.start_mark.line + 1}
         data = _node_to_data(loader, node, (), lines, problems, source, frozenset())
         return _Doc(source, data, lines), problems
+    except RecursionError:
+        problems.append(Problem(source, 0, "", "nested too deeply to be a layout"))
+        return None, problems
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         detail = getattr(exc, "problem", None) or str(exc)
@@ -181,7 +185,12 @@ def _node_to_data(
 ) -> Any:
     """Build plain data from a composed node, recording where each key and item sits."""
     if isinstance(node, yaml.ScalarNode):
-        return loader.construct_object(node)
+        try:
+            return loader.construct_object(node)
+        except (yaml.YAMLError, ValueError, TypeError, OverflowError) as exc:
+            message = f"cannot read this value ({node.tag.rsplit(':', 1)[-1]}): {exc}"
+            problems.append(Problem(source, node.start_mark.line + 1, _field_name(loc), message))
+            return None
     if id(node) in ancestors:
         problems.append(
             Problem(source, node.start_mark.line + 1, _field_name(loc), "recursive YAML alias")
@@ -666,7 +675,7 @@ def _check_aspect(report: _Report, loc: Loc, panel: _GridPanelModel | _PanelMode
     """Warn when the active area's shape does not match the pixels as mounted."""
     active_mm, rotation = panel.active_mm, panel.rotation
     width, height = panel.resolution
-    mounted_w, mounted_h = (height, width) if rotation in (90, 270) else (width, height)
+    mounted_w, mounted_h = mounted_size((width, height), rotation)
     expected = mounted_w / mounted_h
     actual = active_mm[0] / active_mm[1]
     if abs(actual / expected - 1) <= ASPECT_TOLERANCE:
@@ -727,6 +736,7 @@ def _build_scenario(doc: _Doc, walls: Sequence[Wall]) -> tuple[Scenario | None, 
             continue
         for wall in walls:
             _check_cells_on(report, widget, wall, loc + ("cells",))
+            _check_seams(report, widget, wall, loc)
         widgets.append(widget)
     if model is None or not report.ok:
         return None, report.problems
@@ -772,6 +782,26 @@ def _check_cells_on(report: _Report, widget: Widget, wall: Wall, loc: Loc) -> No
                 f"unknown display id {display_id!r} on wall {wall.name!r} "
                 f"(it has {', '.join(wall.ids)})",
             )
+
+
+TEXT_KINDS = frozenset({"text"})
+
+
+def _check_seams(report: _Report, widget: Widget, wall: Wall, loc: Loc) -> None:
+    """Warn when a bezel would cut through text: place it with `cells:` instead."""
+    if widget.kind not in TEXT_KINDS:
+        return
+    try:
+        box = widget_rect(widget, wall)
+    except WallError:
+        return  # an unknown display id, reported on its own
+    if wall.straddles_seam(box):
+        report.add(
+            loc + ("rect" if widget.rect is not None else "cells",),
+            f"{widget.kind} straddles a bezel on wall {wall.name!r}; place it on one "
+            "panel with cells: so no seam cuts through it",
+            severity="warning",
+        )
 
 
 def _raise_errors(problems: list[Problem]) -> None:

@@ -12,7 +12,6 @@ if the bezel were transparent.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -30,8 +29,6 @@ _LOCAL_TO_NATIVE = {
     180: ((-1, 0, 1), (0, -1, 1)),
     270: ((0, -1, 1), (1, 0, 0)),
 }
-
-_GRID_ID = re.compile(r"^r(\d+)c(\d+)$")
 
 
 class GeometryError(WallError, ValueError):
@@ -116,8 +113,7 @@ class Panel:
     @property
     def mounted_resolution(self) -> tuple[int, int]:
         """Native pixels counted along the wall's x and y axes."""
-        w, h = self.resolution
-        return (h, w) if self.rotation in (90, 270) else (w, h)
+        return mounted_size(self.resolution, self.rotation)
 
     def canvas_to_native_fraction(self) -> np.ndarray:
         """3x3 matrix: homogeneous canvas (x, y, 1) -> native fraction (fu, fv, 1)."""
@@ -248,10 +244,10 @@ def grid_id(row: int, col: int) -> str:
     return f"r{row}c{col}"
 
 
-def parse_grid_id(display_id: str) -> tuple[int, int] | None:
-    """(row, col) of a grid display id, or None for an explicit panel id."""
-    m = _GRID_ID.match(display_id)
-    return (int(m.group(1)), int(m.group(2))) if m else None
+def mounted_size(resolution: tuple[int, int], rotation: int) -> tuple[int, int]:
+    """Native pixels counted along the wall's x and y axes, for a panel turned by `rotation`."""
+    w, h = resolution
+    return (h, w) if rotation in (90, 270) else (w, h)
 
 
 def _check_rotation(rotation: int) -> None:
@@ -279,7 +275,7 @@ def grid_wall(
     if rows < 1 or cols < 1:
         raise GeometryError("a grid needs at least one row and one column")
     native_w, native_h = resolution
-    w, h = (native_h, native_w) if rotation in (90, 270) else (native_w, native_h)
+    w, h = mounted_size(resolution, rotation)
     pitch = pitch_mm or min(active_mm[0] / w, active_mm[1] / h)
     gx = round((bezel_mm.get("left", 0.0) + bezel_mm.get("right", 0.0)) / pitch)
     gy = round((bezel_mm.get("top", 0.0) + bezel_mm.get("bottom", 0.0)) / pitch)
@@ -311,8 +307,7 @@ def explicit_wall(name: str, specs: Iterable[PanelSpec], pitch_mm: float | None 
         _check_rotation(s.rotation)
 
     def mounted(s: PanelSpec) -> tuple[int, int]:
-        w, h = s.resolution
-        return (h, w) if s.rotation in (90, 270) else (w, h)
+        return mounted_size(s.resolution, s.rotation)
 
     pitch = pitch_mm or min(
         min(s.active_mm[0] / mounted(s)[0], s.active_mm[1] / mounted(s)[1]) for s in specs

@@ -13,6 +13,7 @@ a new controller epoch sends it back to SYNCING, so it never draws stale state.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 import uuid
@@ -20,54 +21,22 @@ from collections import deque
 
 import zmq
 
-from wallrenderer.errors import WallError
+from wallrenderer.address import endpoints
 from wallrenderer.protocol import (
     MAX_MESSAGE_BYTES,
     TOPIC_ALL,
     Message,
     ProtocolError,
-    display_topic,
 )
 from wallrenderer.security import apply_client
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 7700
 HELLO_INTERVAL_S = 0.25
 PING_INTERVAL_S = 1.0
 PING_BURST = 8
 STALE_AFTER_S = 3.0
 SEQUENCED = ("state", "prepare", "commit", "data")
-
-
-def parse_address(text: str) -> tuple[str, int]:
-    """HOST, HOST:PORT, [IPV6] or [IPV6]:PORT -> (host as ZeroMQ wants it, port).
-
-    Raises:
-        WallError: the port is not a number in 1..65534 (PORT + 1 must exist too).
-    """
-    text = text.strip()
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        host, port = f"[{host}]", rest.lstrip(":")
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    else:
-        host, port = (f"[{text}]" if ":" in text else text), ""
-    if not port:
-        return host or "127.0.0.1", DEFAULT_PORT
-    if not port.isdigit() or not 0 < int(port) < 65535:
-        raise WallError(f"{text!r}: the port must be a number from 1 to 65534")
-    return host or "127.0.0.1", int(port)
-
-
-def endpoints(address: str) -> tuple[str, str]:
-    """PUB and ROUTER endpoints of a controller (or relay) at HOST[:PORT].
-
-    The controller publishes on PORT and answers requests on PORT + 1.
-    """
-    host, port = parse_address(address)
-    return f"tcp://{host}:{port}", f"tcp://{host}:{port + 1}"
 
 
 class ClockEstimate:
@@ -112,6 +81,7 @@ class Link:
         pipe_name = f"inproc://link-{uuid.uuid4().hex}"
         self._pipe = self.zctx.socket(zmq.PAIR)
         self._pipe.bind(pipe_name)
+        self._events: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._stop = threading.Event()
         self.dropped = 0
         self._thread = threading.Thread(
@@ -121,9 +91,11 @@ class Link:
 
     def poll(self) -> list[Message]:
         """Every event waiting from the agent, without blocking."""
-        events = []
         while self._pipe.poll(0):
-            events.append(Message.decode(self._pipe.recv_multipart()))
+            self._pipe.recv()  # wake-up signals; the messages themselves are in the queue
+        events = []
+        while not self._events.empty():
+            events.append(self._events.get_nowait())
         return events
 
     def wait(self, timeout_s: float) -> bool:
@@ -131,7 +103,7 @@ class Link:
 
         For a renderer with nothing to draw yet, so it wakes the moment state arrives.
         """
-        return bool(self._pipe.poll(max(0, int(timeout_s * 1000))))
+        return not self._events.empty() or bool(self._pipe.poll(max(0, int(timeout_s * 1000))))
 
     def send(self, kind: str, body: dict) -> None:
         """Queue a report or capture result for the controller."""
@@ -164,6 +136,7 @@ class _Agent:
         self.seq = -1
         self.active = False
         self.clock = ClockEstimate()
+        self.clock_epoch: int | None = None
         self.received_at = 0.0
         self.last_published = 0.0
         self.last_rebuild = 0.0
@@ -190,7 +163,6 @@ class _Agent:
         self.dealer.setsockopt(zmq.SNDHWM, 100)
         self.dealer.setsockopt(zmq.IMMEDIATE, 1)  # no backlog of hellos for a dead controller
         self.sub.setsockopt(zmq.SUBSCRIBE, TOPIC_ALL)
-        self.sub.setsockopt(zmq.SUBSCRIBE, display_topic(self.link.display_id))
         self.sub.connect(self.link.pub_endpoint)
         self.dealer.connect(self.link.router_endpoint)
         self.poller = zmq.Poller()
@@ -230,9 +202,7 @@ class _Agent:
                 continue
             if topic:
                 self._heard_from_controller()
-                handler(msg, frames[1:])
-            else:
-                handler(msg)
+            handler(msg)
 
     def _heard_from_controller(self) -> None:
         """Published traffic (heartbeats at least) proves the whole link works."""
@@ -241,8 +211,8 @@ class _Agent:
             self.stale_reported = False
             self._emit("link", {"stale_since": None})
 
-    def _on_published(self, msg: Message, frames: list[bytes]) -> None:
-        """Apply sequencing; messages for the render thread go through as they came."""
+    def _on_published(self, msg: Message) -> None:
+        """Apply sequencing; what the render thread needs goes through as it came."""
         if self.epoch is not None and msg.epoch != self.epoch:
             log.info("controller epoch changed; re-syncing")
             self._resync()
@@ -252,7 +222,7 @@ class _Agent:
         if msg.kind in SEQUENCED:
             if msg.seq == self.seq + 1:
                 self.seq = msg.seq
-                self.pipe.send_multipart(frames)
+                self._deliver(msg)
             elif msg.seq > self.seq + 1:
                 log.info("gap in sequence (%d after %d); re-syncing", msg.seq, self.seq)
                 self._resync()
@@ -261,17 +231,19 @@ class _Agent:
                 log.info("heartbeat shows missed updates; re-syncing")
                 self._resync()
             else:
-                self.pipe.send_multipart(frames)
+                self._deliver(msg)
         elif msg.kind == "capture":
-            self.pipe.send_multipart(frames)
+            self._deliver(msg)
 
     def _on_reply(self, msg: Message) -> None:
+        if msg.epoch != self.clock_epoch:
+            self.clock = ClockEstimate()  # another controller, maybe on another host's clock
+            self.clock_epoch = msg.epoch
         if msg.kind == "snapshot":
             if self.active and msg.epoch == self.epoch and msg.seq <= self.seq:
                 return  # answer to a repeated hello; this state is already applied
             self.epoch, self.seq, self.active = msg.epoch, msg.seq, True
-            state = Message("state", msg.body, seq=msg.seq, epoch=msg.epoch, time=msg.time)
-            self.pipe.send_multipart(state.encode())
+            self._deliver(Message("state", msg.body, seq=msg.seq, epoch=msg.epoch, time=msg.time))
         elif msg.kind == "pong":
             try:
                 self.clock.add(float(msg.body["t0"]), float(msg.body["t1"]), msg.time,
@@ -315,7 +287,15 @@ class _Agent:
             self._resync()
 
     def _emit(self, kind: str, body: dict) -> None:
-        self.pipe.send_multipart(Message(kind, body, time=time.time()).encode())
+        self._deliver(Message(kind, body, time=time.time()))
+
+    def _deliver(self, msg: Message) -> None:
+        """Hand a decoded message to the render thread: no second decode there."""
+        self.link._events.put(msg)
+        try:
+            self.pipe.send(b"", flags=zmq.NOBLOCK)
+        except zmq.Again:
+            pass  # the render thread has wake-ups queued already
 
 
 def control_request(

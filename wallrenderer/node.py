@@ -30,7 +30,7 @@ from wallrenderer.protocol import Message
 from wallrenderer.scene import PanelView, read_rgb
 from wallrenderer.security import CurveClient
 from wallrenderer.shaders import ProgramCache
-from wallrenderer.timing import next_tick, ticks_per_frame, time_of
+from wallrenderer.timing import next_tick, tick_at, ticks_per_frame, time_of
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +87,7 @@ class Renderer:
         self.wall: Wall | None = None
         self.view: PanelView | None = None
         self.data: dict = {}
+        self.latency_s = 0.0
         self.prepared: dict[int, PanelView] = {}
         self.scheduled: tuple[int, int] | None = None
         self.offscreen = None
@@ -117,7 +118,7 @@ class Renderer:
                 self._handle(event)
             if self.window is not None:
                 self.window.dispatch_events()
-            tick = next_tick(self.shared_now() + self.stats.last_frame_s, self.every)
+            tick = self._next_tick()
             drawn = self._frame(tick)
             if drawn is not None:
                 self.stats.add(drawn, tick)
@@ -127,8 +128,20 @@ class Renderer:
                 next_report = time.monotonic() + REPORT_INTERVAL_S
         self.close()
 
+    def _next_tick(self) -> int:
+        """The next tick on this renderer's grid, or a committed switch tick between two.
+
+        A renderer capped below 60 fps still draws the switch tick itself, so every
+        renderer that keeps up shows a switch on the same tick.
+        """
+        now = self.shared_now()
+        tick = next_tick(now + self.stats.last_frame_s, self.every)
+        if self.scheduled is not None and tick_at(now) < self.scheduled[1] < tick:
+            return self.scheduled[1]
+        return tick
+
     def _frame(self, tick: int) -> float | None:
-        """Draw the frame for `tick` and present it at that tick's time.
+        """Draw the frame for `tick`, wait for that tick's time, then present it.
 
         Returns:
             Seconds spent drawing (not waiting), which sets how far ahead the next
@@ -140,16 +153,14 @@ class Renderer:
             self._present_waiting(tick)
             return None
         started = time.perf_counter()
-        self.view.render(time_of(tick), self._target())
+        self.view.render(time_of(tick) + self.latency_s, self._target())
+        self.ctx.finish()
+        drawn = time.perf_counter() - started
+        time.sleep(max(0.0, time_of(tick) - self.shared_now()))
         if self.window is not None:
-            drawn = time.perf_counter() - started
             self.window.flip()
-        else:
-            self.ctx.finish()
-            drawn = time.perf_counter() - started
-            time.sleep(max(0.0, time_of(tick) - self.shared_now()))
         presented = self.shared_now()
-        if self.activated_tick == tick:
+        if self.activated_tick == tick and self.activated_at is None:
             self.activated_at = presented
         self.stats.latencies += [presented - sent for sent in self.unpresented]
         self.unpresented.clear()
@@ -157,6 +168,7 @@ class Renderer:
 
     def _present_waiting(self, tick: int) -> None:
         """Before the first layout arrives: a dark window, or idle headless."""
+        self.unpresented.clear()
         if self.window is not None:
             self.ctx.screen.use()
             self.ctx.clear(0.05, 0.05, 0.08)
@@ -206,15 +218,26 @@ class Renderer:
             return None
         return wall, scenario
 
-    def _new_view(self, wall: Wall, scenario: Scenario) -> PanelView:
+    def _new_view(self, wall: Wall, scenario: Scenario) -> PanelView | None:
+        """GPU resources for a scenario, or None (logged) when they cannot be built.
+
+        Anything can go wrong here (a font that will not load, a texture too
+        large for the GPU); the renderer then keeps showing what it had.
+        """
+        panel = wall.panel(self.options.display)
         scale = 1.0
         if self.window is not None:
-            native_w = wall.panel(self.options.display).mounted_resolution[0]
-            scale = self.window.get_framebuffer_size()[0] / native_w
+            width = panel.mounted_resolution[0] if self.options.as_mounted else panel.resolution[0]
+            scale = self.window.get_framebuffer_size()[0] / width
         view = PanelView(
             self.ctx, wall, self.options.display, scale, self.options.as_mounted, self.programs
         )
-        view.set_scenario(scenario)
+        try:
+            view.set_scenario(scenario)
+        except Exception as exc:  # keep the wall lit whatever the scenario does
+            view.release()
+            log.error("cannot build scenario %s here: %s", scenario.name, exc)
+            return None
         return view
 
     def _apply_state(self, body: dict) -> None:
@@ -222,11 +245,18 @@ class Renderer:
         loaded = self._load(body["wall"], body["scenario"])
         if loaded is None:
             return
-        self._drop_prepared()
-        self._replace_view(self._new_view(*loaded))
-        self.wall = loaded[0]
+        wall, scenario = loaded
         self.data = body.get("data") or {}
-        log.info("showing scenario %s", loaded[1].name)
+        self._drop_prepared()
+        if self.view is None or self.view.wall != wall or self.view.scenario != scenario:
+            view = self._new_view(wall, scenario)
+            if view is None:
+                return
+            self._replace_view(view)
+            self.activated_tick = self.activated_at = None
+            log.info("showing scenario %s", scenario.name)
+        self.wall = wall
+        self.latency_s = wall.panel(self.options.display).latency_ms / 1000
         pending = body.get("pending")
         if pending:
             self._prepare(pending)
@@ -241,11 +271,13 @@ class Renderer:
             scenario = scenario_from_data(
                 body["scenario"], source="<controller scenario>", wall=self.wall
             )
-        except (WallError, KeyError, TypeError, ValueError) as exc:
+        except WallError as exc:
             log.error("ignoring scenario %s from the controller: %s", body.get("name"), exc)
             return
         self._drop_prepared()
         view = self._new_view(self.wall, scenario)
+        if view is None:
+            return
         view.render(self.shared_now(), self._target())  # warm caches: the switch frame is on time
         self.prepared[body["id"]] = view
         self.link.send("ack", {"id": body["id"]})
@@ -260,7 +292,7 @@ class Renderer:
         if view is None:
             return
         self._replace_view(view)
-        self.activated_tick = tick
+        self.activated_tick, self.activated_at = tick, None
         if tick > switch_tick:
             log.warning("switch %d shown at tick %d, %d late", switch_id, tick, tick - switch_tick)
 
@@ -288,7 +320,7 @@ class Renderer:
     def _target(self):
         """Where frames go: the window, or an offscreen buffer at native resolution."""
         if self.window is not None:
-            return self.ctx.detect_framebuffer()
+            return self.ctx.screen
         return self._offscreen()
 
     def _offscreen(self):
@@ -302,15 +334,20 @@ class Renderer:
     def _do_captures(self, now: float) -> None:
         """Write the frame for the capture's shared instant, once that instant has come."""
         if self.view is None:
+            self.pending_captures = [o for o in self.pending_captures if now - o["at"] < 10]
             return
         for order in [o for o in self.pending_captures if now >= o["at"]]:
             self.pending_captures.remove(order)
             fbo = self._offscreen()
-            self.view.render(order["at"], fbo)
-            out_dir = Path(order["dir"])
-            out_dir.mkdir(parents=True, exist_ok=True)
-            path = out_dir / f"{self.options.display}.png"
-            save_png(path, read_rgb(fbo))
+            self.view.render(order["at"] + self.latency_s, fbo)
+            path = Path(order["dir"]) / f"{self.options.display}.png"
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                save_png(path, read_rgb(fbo))
+            except OSError as exc:
+                log.error("cannot write capture %s: %s", path, exc)
+                self.link.send("captured", {"at": order["at"], "error": str(exc)})
+                continue
             self.link.send("captured", {"at": order["at"], "path": str(path.resolve())})
 
     def _report(self) -> None:
@@ -350,7 +387,6 @@ class _FrameStats:
         self.frame_s: list[float] = []
         self.latencies: list[float] = []
         self.last_frame_s = 0.0
-        self.first_tick: int | None = None
         self.last_tick: int | None = None
         self.frames = 0
         self.since = time.monotonic()

@@ -16,11 +16,6 @@ MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 TOPIC_ALL = b"all"
 
 
-def display_topic(display_id: str) -> bytes:
-    """Topic prefix that reaches one renderer only (subscribers filter by prefix)."""
-    return b"d/" + display_id.encode()
-
-
 class ProtocolError(Exception):
     """A message that is malformed, truncated, oversized or of a foreign version."""
 
@@ -31,7 +26,8 @@ class Message:
 
     Wire spec, frame by frame (multipart ZeroMQ message):
 
-    - frame 0, PUB/SUB only: topic, ``b"all"`` or ``b"d/<display-id>"``;
+    - frame 0, PUB/SUB only: topic, ``b"all"`` (reserved so later messages can
+      address one display with a prefix of their own);
     - frame 1: header, UTF-8 JSON object ``{"v": 1, "k": KIND, "s": SEQ, "e": EPOCH, "t": TIME}``
       where ``v`` is the protocol version (other versions are rejected), ``k`` the
       message kind, ``s`` the sender's sequence number (0 when not sequenced),
@@ -92,13 +88,14 @@ def _dumps(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def _reject_constant(name: str) -> None:
+def reject_json_constant(name: str) -> None:
+    """For `json.loads(parse_constant=...)`: NaN and Infinity are not JSON."""
     raise ValueError(f"{name} is not JSON")
 
 
 def _loads(frame: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = json.loads(frame.decode("utf-8"), parse_constant=_reject_constant)
+        obj = json.loads(frame.decode("utf-8"), parse_constant=reject_json_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"{what} is not UTF-8 JSON: {exc}") from None
     if not isinstance(obj, dict):

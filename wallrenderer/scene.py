@@ -8,6 +8,7 @@ the panel is mounted.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import moderngl
@@ -15,13 +16,17 @@ import numpy as np
 
 from wallrenderer import glyphs
 from wallrenderer.config import Scenario, widget_rect
+from wallrenderer.errors import WallError
 from wallrenderer.geometry import Panel, Rect, Wall
 from wallrenderer.gl import release_framebuffer
 from wallrenderer.shaders import ProgramCache
 
+log = logging.getLogger(__name__)
+
 _QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 _BLEND = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA)
 SWEEP_PERIOD_S = 8.0
+MAX_GLYPH_PX = 384
 OVERLAY_RGBA = (1.0, 0.75, 0.3, 0.9)
 
 
@@ -234,18 +239,25 @@ class PanelView:
         return [i for i in items if i.box.intersects(own)]
 
     def _layout_text(self, items: list[TextItem]) -> None:
-        """Lay text out at this panel's native pixel size, then map quads back to canvas units."""
+        """Lay text out at this panel's native pixel size, then map quads back to canvas units.
+
+        Glyphs larger than MAX_GLYPH_PX are rasterised at that size and scaled up,
+        so huge text costs bounded memory and always fits the atlas.
+        """
         rows: dict[tuple[str, int], list[np.ndarray]] = {}
-        s = self.px_per_canvas
         for item in items:
-            font = str(glyphs.find_font(item.font))
+            font = self._font(item.font)
+            if font is None:
+                continue
             box = item.box
+            s = self.px_per_canvas
             if item.size is not None:
                 px = max(1, round(item.size * s))
             else:
                 px = glyphs.fit_font_px(font, item.text, box.w * s, box.h * s)
-            if px < 1:
-                continue
+            if px > MAX_GLYPH_PX:
+                s *= MAX_GLYPH_PX / px
+                px = MAX_GLYPH_PX
             batch = self._batch(font, px)
             _, block_h = glyphs.measure_text(batch.atlas, item.text)
             anchor = {"left": box.x, "center": box.x + box.w / 2, "right": box.right}[item.align]
@@ -262,6 +274,15 @@ class PanelView:
         for key, batch in self._text.items():
             parts = rows.get(key)
             batch.quads.upload(np.concatenate(parts) if parts else np.zeros((0, 12), "f4"))
+
+    def _font(self, name: str | None) -> str | None:
+        """The font file for a widget, else the default one; None (logged) if neither loads."""
+        for candidate in (name, None) if name else (None,):
+            try:
+                return str(glyphs.find_font(candidate))
+            except WallError as exc:
+                log.error("%s", exc)
+        return None
 
     def _snap(self, x: float, y: float) -> tuple[float, float]:
         """Put a text origin on this panel's pixel grid so glyphs stay sharp."""

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from controller.demo import die_with_parent
+
 WALL_BIN = Path(sys.executable).with_name("wall")
 
 def wall_command(*args: str) -> list[str]:
@@ -61,7 +63,8 @@ def spawn(tmp_path):
 
     def start(argv: list[str], **kwargs) -> subprocess.Popen:
         kwargs.setdefault("cwd", tmp_path)
-        proc = subprocess.Popen(argv, start_new_session=True, **kwargs)
+        proc = subprocess.Popen(argv, start_new_session=True, preexec_fn=die_with_parent,
+                                **kwargs)
         started.append(proc)
         return proc
 

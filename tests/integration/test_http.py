@@ -254,7 +254,8 @@ def test_close_answers_waiting_requests_with_503_at_once(stalled_api):
     waiting = threading.Thread(
         target=lambda: answers.append(switch(stalled_api, {"name": "other"}, AUTH)))
     waiting.start()
-    time.sleep(0.3)  # the request is now waiting for the controller
+    wait_for(lambda: not stalled_api.controller._calls.empty(), 10,
+             "the request to wait on the controller")
     started = time.monotonic()
     stalled_api.close()
     waiting.join(timeout=5)
@@ -276,7 +277,7 @@ def test_resolve_token_prefers_cli_then_env_then_generates(monkeypatch):
 
 def test_start_http_api_prints_a_generated_token_that_works(controller, monkeypatch, capsys):
     monkeypatch.delenv("WALL_TOKEN", raising=False)
-    api = start_http_api(controller, "127.0.0.1:0", None)
+    api = start_http_api(controller, f"127.0.0.1:{free_port_pair()}", None)
     try:
         out = capsys.readouterr().out
         assert api.token in out

@@ -94,10 +94,16 @@ def events_of(link: Link, kind: str, seconds: float, fake: FakeController | None
 
 
 def synced(link: Link, fake: FakeController, seq: int) -> None:
-    fake.serve(0.1, snapshot_seq=seq)
+    """Serve the snapshot, then beat until a heartbeat gets through: SUB is connected."""
     wait_for(lambda: [e for e in link.poll() if e.kind == "state"] or fake.serve(0.1, seq), 10,
              "the snapshot to reach the link")
-    time.sleep(0.3)  # the SUB connection completes after the snapshot
+
+    def heartbeat_through():
+        fake.publish("hb", {}, seq=seq)
+        fake.serve(0.05, seq)
+        return any(e.kind == "hb" for e in link.poll())
+
+    wait_for(heartbeat_through, 10, "a heartbeat to reach the link")
 
 
 def test_sequenced_updates_apply_in_order_and_a_gap_forces_a_resync(link, fake):

@@ -70,10 +70,10 @@ def test_a_tree_of_relays_carries_updates_requests_captures_and_survives_a_resta
 
     second.kill()
     second.wait()
-    wait_for(lambda: not connected(controller, {"r1c1"}), 10,
+    wait_for(lambda: not connected(controller, {"r1c1"}), 20,
              "the controller to notice r1c1 is gone with its relay")
     spawn(relay_command(relay_a, relay_b))
-    wait_for(lambda: connected(controller, {"r0c0", "r1c1"}), 10,
+    wait_for(lambda: connected(controller, {"r0c0", "r1c1"}), 20,
              "r1c1 to reconnect on its own through the restarted relay")
 
 

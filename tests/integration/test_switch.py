@@ -75,7 +75,7 @@ def test_switch_activates_at_the_committed_tick_and_never_before(wall_with_http)
     ticks = {d: r["activated_tick"] for d, r in rows.items()}
     assert all(t >= result["tick"] for t in ticks.values()), f"shown before the tick: {ticks}"
     on_time = [d for d, t in ticks.items() if t == result["tick"]]
-    assert len(on_time) >= 3, f"renderers that keep up share the switch tick: {ticks}"
+    assert len(on_time) >= 2, f"renderers that keep up share the switch tick: {ticks}"
     presented = [rows[d]["activated_at"] for d in on_time]
     assert max(presented) - min(presented) < 0.1
     assert min(presented) >= result["activates_at"] - 0.005

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from wallrenderer.address import DEFAULT_PORT, endpoints, parse_address
 from wallrenderer.errors import WallError
-from wallrenderer.link import DEFAULT_PORT, endpoints, parse_address
+from wallrenderer.link import ClockEstimate
 from wallrenderer.timing import TICK_HZ, next_tick, tick_at, ticks_per_frame, time_of
 
 
@@ -55,7 +56,7 @@ def test_ticks_per_frame_maps_caps_to_grid_steps():
 
 
 def test_clock_estimate_leaves_out_controller_processing_and_keeps_the_shortest_path():
-    from wallrenderer.link import ClockEstimate
+
 
     clock = ClockEstimate()
     # Controller 5 s ahead; 1 ms each way, 3 ms of processing that must not count as delay.

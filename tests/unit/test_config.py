@@ -576,3 +576,30 @@ def test_grid_and_explicit_panels_describe_the_same_wall(grid, pin_pitch):
     assert [(p.id, p.rect, p.rotation) for p in from_panels.panels] == [
         (p.id, p.rect, p.rotation) for p in from_grid.panels
     ]
+
+
+def test_text_straddling_a_bezel_is_a_warning_and_text_on_one_panel_is_not(tmp_path):
+    wall = builtin_path("layouts", "walls", "demo-2x2.yaml")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(textwrap.dedent("""\
+        scenario:
+          name: s
+          widgets:
+            - kind: text
+              rect: [0.4, 0.1, 0.2, 0.1]
+              text: across the seam
+            - kind: text
+              cells: r0c0:r0c1
+              text: spans two panels
+            - kind: text
+              cells: r1c1
+              text: on one panel
+            - kind: rect
+              rect: [0.4, 0.1, 0.2, 0.1]
+    """))
+    problems = validate_files([scenario], [wall])
+    assert [(p.line, p.severity, p.field) for p in problems] == [
+        (5, "warning", "scenario.widgets[0].rect"),
+        (8, "warning", "scenario.widgets[1].cells"),
+    ]
+    assert "straddles a bezel" in problems[0].message

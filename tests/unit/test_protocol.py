@@ -12,11 +12,9 @@ from hypothesis import strategies as st
 
 from wallrenderer.protocol import (
     MAX_MESSAGE_BYTES,
-    TOPIC_ALL,
     VERSION,
     Message,
     ProtocolError,
-    display_topic,
 )
 
 pytestmark = pytest.mark.unit
@@ -277,28 +275,6 @@ def test_arbitrary_json_headers_and_bodies_decode_or_raise_protocol_error_only(h
     assert isinstance(msg.kind, str) and isinstance(msg.body, dict)
     assert type(msg.seq) is int and type(msg.epoch) is int
     assert isinstance(msg.time, (int, float)) and not isinstance(msg.time, bool)
-
-
-@pytest.mark.parametrize("display_id", ["r0c1", "r0c0", "left", "a", "all", "r12c3"])
-def test_display_topic_is_d_slash_prefixed_and_disjoint_from_all(display_id):
-    topic = display_topic(display_id)
-    assert topic == b"d/" + display_id.encode()
-    assert topic.startswith(b"d/")
-    assert not topic.startswith(TOPIC_ALL)
-    assert not TOPIC_ALL.startswith(topic)
-
-
-@settings(max_examples=100, deadline=None)
-@given(st.text(min_size=1))
-def test_no_display_topic_overlaps_topic_all_by_prefix(display_id):
-    topic = display_topic(display_id)
-    assert topic.startswith(b"d/")
-    assert not topic.startswith(TOPIC_ALL) and not TOPIC_ALL.startswith(topic)
-
-
-def test_display_topic_r0c1():
-    assert display_topic("r0c1") == b"d/r0c1"
-    assert TOPIC_ALL == b"all"
 
 
 def test_encode_refuses_a_message_its_receivers_would_drop():
