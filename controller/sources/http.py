@@ -1,0 +1,275 @@
+"""`http:URL` source: polls any JSON endpoint and maps its items to posts with a YAML mapping.
+
+Each poll is one conditional GET (ETag / Last-Modified, so an unchanged
+answer is a cheap 304); the items found at the mapping's `items` path become
+posts through per-field dotted paths or constants. Items already handed over
+(by id) are not handed over again, so an endpoint that answers "the last 50
+posts" can be polled as often as it allows. docs/sources.md documents the
+mapping format.
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller.sources.base import (
+    POST_FIELDS,
+    SeenIds,
+    Source,
+    SourceError,
+    normalise_post,
+    parse_time,
+)
+from controller.sources.fetch import Fetcher
+from wallrenderer.errors import WallError
+
+TIME_FORMATS = ("auto", "unix", "unix_ms", "iso8601", "rfc2822")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class Const:
+    """A field that has the same value for every item."""
+
+    value: Any
+
+
+@dataclass(frozen=True)
+class FieldPath:
+    """A dotted path into an item: `user.name`, `media.0.url`, `tags[].name` (each of a list)."""
+
+    text: str
+    parts: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "parts", tuple(p for p in self.text.split(".") if p))
+
+    def get(self, data: Any) -> Any:
+        """The value at the path, or `_MISSING`."""
+        return _walk(data, self.parts)
+
+
+def _walk(data: Any, parts: tuple[str, ...]) -> Any:
+    for i, part in enumerate(parts):
+        each = part.endswith("[]")
+        key = part[:-2] if each else part
+        if key:
+            if isinstance(data, dict):
+                data = data.get(key, _MISSING)
+            elif isinstance(data, list) and key.lstrip("-").isdigit() \
+                    and -len(data) <= int(key) < len(data):
+                data = data[int(key)]
+            else:
+                return _MISSING
+            if data is _MISSING or data is None:
+                return _MISSING
+        if each:
+            if not isinstance(data, list):
+                return _MISSING
+            values = (_walk(item, parts[i + 1:]) for item in data)
+            return [v for v in values if v is not _MISSING and v is not None]
+    return data
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Where the items are in an answer and how each becomes a post (see docs/sources.md)."""
+
+    items: FieldPath
+    fields: dict[str, FieldPath | Const]
+    time_format: str = "auto"
+
+    def find_items(self, answer: Any) -> list:
+        """The list of items in a decoded answer; automatic when `items` is empty."""
+        if not self.items.parts:
+            if isinstance(answer, list):
+                return answer
+            for key in ("items", "posts", "data", "results", "statuses"):
+                if isinstance(answer, dict) and isinstance(answer.get(key), list):
+                    return answer[key]
+            raise SourceError("the answer is not a list, and has no items/posts/data list; "
+                              "set `items:` in the mapping")
+        found = self.items.get(answer)
+        if not isinstance(found, list):
+            raise SourceError(f"no list at {self.items.text!r} in the answer")
+        return found
+
+    def apply(self, item: Any) -> dict[str, Any]:
+        """The mapped (not yet validated) fields of one item."""
+        if not isinstance(item, dict):
+            raise ValueError(f"an item is a JSON object, got {type(item).__name__}")
+        raw: dict[str, Any] = {}
+        for name, source in self.fields.items():
+            value = source.value if isinstance(source, Const) else source.get(item)
+            if value is not _MISSING:
+                raw[name] = value
+        if "time" in raw:
+            raw["time"] = convert_time(raw["time"], self.time_format)
+        return raw
+
+
+def convert_time(value: Any, time_format: str) -> float:
+    """Unix seconds from a mapped time in the mapping's format (a strptime pattern works too)."""
+    if time_format == "auto":
+        return parse_time(value)
+    if time_format in ("unix", "unix_ms"):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ValueError(f"time: need a number, got {value!r}")
+        seconds = float(value)
+        return seconds / 1000.0 if time_format == "unix_ms" else seconds
+    if not isinstance(value, str):
+        raise ValueError(f"time: need a string, got {value!r}")
+    if time_format in ("iso8601", "rfc2822"):
+        return parse_time(value)
+    parsed = datetime.datetime.strptime(value, time_format)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
+
+
+DEFAULT_MAPPING = Mapping(FieldPath(""), {name: FieldPath(name) for name in POST_FIELDS})
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read and check a mapping YAML file.
+
+    Raises:
+        WallError: `file:line: field: message` for the first problem found.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise WallError(f"{path}: cannot read the mapping: {exc.strerror}") from None
+    return mapping_from_text(text, str(path))
+
+
+def mapping_from_text(text: str, source: str = "<mapping>") -> Mapping:
+    """A checked `Mapping` from YAML text; errors carry `source`, line and field."""
+    try:
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        line = exc.problem_mark.line + 1 if getattr(exc, "problem_mark", None) else 1
+        raise WallError(f"{source}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") \
+            from None
+
+    def fail(node: yaml.Node | None, where: str, message: str) -> WallError:
+        line = node.start_mark.line + 1 if node is not None else 1
+        return WallError(f"{source}:{line}: {where}: {message}")
+
+    def keys_of(node: yaml.Node, where: str, allowed: tuple[str, ...]) -> dict[str, yaml.Node]:
+        if not isinstance(node, yaml.MappingNode):
+            raise fail(node, where, "should be a mapping")
+        found = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key not in allowed:
+                near = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"; did you mean {near[0]!r}?" if near else ""
+                raise fail(key_node, f"{where}.{key}" if where else key, f"unknown key{hint}")
+            found[key] = value_node
+        return found
+
+    if root is None:
+        raise WallError(f"{source}:1: the mapping is empty")
+    top = keys_of(root, "", ("items", "time_format", "fields"))
+    loader = yaml.SafeLoader("")
+
+    def scalar(node: yaml.Node, where: str) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise fail(node, where, "should be a single value")
+        return loader.construct_object(node)
+
+    items = scalar(top["items"], "items") if "items" in top else ""
+    if not isinstance(items, str):
+        raise fail(top["items"], "items", "should be a dotted path like data.posts")
+    time_format = scalar(top["time_format"], "time_format") if "time_format" in top else "auto"
+    if not isinstance(time_format, str) or (time_format not in TIME_FORMATS
+                                            and "%" not in time_format):
+        raise fail(top.get("time_format"), "time_format",
+                   f"one of {', '.join(TIME_FORMATS)} or a strptime pattern like %Y-%m-%d %H:%M")
+    if "fields" not in top:
+        raise fail(root, "fields", "missing: say where at least id and time are")
+    fields: dict[str, FieldPath | Const] = {}
+    for name, node in keys_of(top["fields"], "fields", POST_FIELDS).items():
+        where = f"fields.{name}"
+        if isinstance(node, yaml.MappingNode):
+            const = keys_of(node, where, ("const",))
+            if "const" not in const:
+                raise fail(node, where, "write {const: VALUE} for a constant")
+            fields[name] = Const(loader.construct_object(const["const"], deep=True))
+        else:
+            value = scalar(node, where)
+            if not isinstance(value, str) or not value.strip("."):
+                raise fail(node, where, "should be a dotted path or {const: VALUE}")
+            fields[name] = FieldPath(value)
+    for required in ("id", "time"):
+        if required not in fields:
+            raise fail(top["fields"], f"fields.{required}", "missing (every post needs it)")
+    return Mapping(FieldPath(items), fields, time_format)
+
+
+class HttpSource(Source):
+    """Polls a JSON endpoint every `interval` seconds and hands over the new items as posts.
+
+    Args:
+        url: the endpoint (its own query string is kept).
+        mapping: a `Mapping` (see `load_mapping`); by default the answer already
+            holds posts in the normalised schema.
+        interval: seconds between polls while all is well.
+        timeout: seconds to wait for the connection and for each read.
+        brands: brand keywords, to match posts whose mapping gives no brand.
+        own_accounts: handles of our brand accounts.
+        session: a `requests.Session` (proxies, certificates).
+        headers: extra request headers (e.g. an API key).
+    """
+
+    SPEC_OPTIONS = {"mapping": str, "interval": float, "timeout": float}
+
+    def __init__(self, url: str, *, mapping: Mapping | None = None, interval: float = 30.0,
+                 timeout: float = 10.0, brands: dict[str, list[str]] | None = None,
+                 own_accounts: tuple[str, ...] | list[str] = (), session=None,
+                 headers: dict[str, str] | None = None, name: str | None = None,
+                 backoff: float = 1.0, backoff_max: float = 60.0):
+        super().__init__(name or f"http:{url}", backoff=backoff, backoff_max=backoff_max)
+        self.url = url
+        self.mapping = mapping or DEFAULT_MAPPING
+        self.interval = interval
+        self.brands = brands
+        self.own_accounts = tuple(own_accounts)
+        self.fetcher = Fetcher(timeout, headers, session)
+        self.stop_timeout = 2 * timeout + 1
+        self.seen = SeenIds()
+
+    def poll(self) -> float:
+        """One GET; new items become posts."""
+        response = self.fetcher.get(self.url)
+        if response is None:
+            return self.interval
+        try:
+            answer = response.json()
+        except ValueError as exc:
+            raise SourceError(f"{self.url}: malformed JSON ({exc})") from None
+        posts, bad = [], 0
+        for item in self.mapping.find_items(answer):
+            try:
+                post = normalise_post(self.mapping.apply(item), network="http",
+                                      brands=self.brands, own_accounts=self.own_accounts)
+            except ValueError:
+                bad += 1
+                continue
+            if self.seen.add(post["id"]):
+                posts.append(post)
+        self.count_dropped(bad, "items that do not map to a post")
+        posts.sort(key=lambda p: p["time"])
+        self.emit(posts)
+        return self.interval
+
+    def close(self) -> None:
+        self.fetcher.close()
