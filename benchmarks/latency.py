@@ -72,7 +72,8 @@ def run_round(subscribers: int, rate_hz: float, seconds: float) -> list[float]:
         n = 0
         while time.monotonic() < end:
             n += 1
-            controller.call(lambda n=n: controller.publish_data({**payload, "n": n}))
+            delta = {"seq": n, "full": False, "set": {**payload, "n": n}, "drop": []}
+            controller.call(lambda delta=delta: controller.publish_data(delta))
             time.sleep(period)
         latencies = []
         for proc in procs:

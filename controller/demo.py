@@ -137,6 +137,7 @@ def run_demo(
     seconds: float | None,
     http: str | None = None,
     token: str | None = None,
+    sources: list[str] = (),
 ) -> int:
     """Run the demo wall; returns the process exit code."""
     library = load_library(wall_path, scenarios_dir)
@@ -156,6 +157,10 @@ def run_demo(
         controller_argv += ["--http", http]
     if token:
         controller_argv += ["--token", token]
+    for spec in sources:
+        controller_argv += ["--source", spec]
+    if sources:
+        controller_argv += ["--store", str(Path(out_dir).resolve() / "demo-state.sqlite")]
     children = [Child("controller", controller_argv)]
     placements = {} if headless else window_placements(wall, *_screen_size())
     for panel in wall.panels:

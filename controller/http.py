@@ -31,6 +31,7 @@ import socket
 import sys
 import threading
 import time
+from dataclasses import asdict
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +58,13 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/scenario": {"POST": "_post_scenario"},
     "/api/status": {"GET": "_get_status"},
     "/api/health": {"GET": "_get_health"},
+    "/api/ingest": {"POST": "_post_ingest"},
+    "/api/spike": {"POST": "_post_spike"},
+    "/api/alerts/ack": {"POST": "_post_alert_ack"},
+    "/api/moderation/queue": {"GET": "_get_moderation_queue"},
+    "/api/moderation/approve": {"POST": "_post_moderation_approve"},
+    "/api/moderation/reject": {"POST": "_post_moderation_reject"},
+    "/api/moderation/audit": {"GET": "_get_moderation_audit"},
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -408,6 +416,76 @@ class _HandlerMixin:
         except _Closing:
             raise _ApiError(503, "the controller is shutting down") from None
         self._send_json(200, result)
+
+    # --- data: webhook, crisis spike, alerts, moderation ------------------------------
+
+    def _pipeline(self):
+        pipeline = getattr(self.server.api.controller, "pipeline", None)
+        if pipeline is None:
+            raise _ApiError(404, "this controller has no data sources (start it with --source)")
+        return pipeline
+
+    def _string_field(self, body: dict[str, Any], key: str) -> str:
+        value = body.get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise _ApiError(400, f'"{key}" must be a non-empty string')
+        return value
+
+    def _post_ingest(self) -> None:
+        webhook = self._pipeline().webhook
+        if webhook is None:
+            self._discard_body()
+            raise _ApiError(404, "no webhook source: start the controller with --source webhook")
+        body = self._json_body()
+        posts = body.get("posts")
+        if not isinstance(posts, list):
+            raise _ApiError(400, 'send {"posts": [POST, ...]} (see docs/posts.md)')
+        accepted, rejected = webhook.push(posts)
+        self._send_json(200, {"accepted": accepted, "rejected": rejected})
+
+    def _post_spike(self) -> None:
+        simulator = self._pipeline().simulator
+        if simulator is None:
+            self._discard_body()
+            raise _ApiError(404, "no simulator source to inject a spike into")
+        body = self._json_body()
+        options = {k: body[k] for k in ("kind", "brand", "minutes", "factor", "terms") if k in body}
+        try:
+            result = simulator.inject_spike(**options)
+        except (WallError, TypeError) as exc:
+            raise _ApiError(400, str(exc)) from None
+        log.info("spike injected over HTTP from %s: %s", self.client_address[0], options)
+        self._send_json(200, result)
+
+    def _post_alert_ack(self) -> None:
+        alert_id = self._string_field(self._json_body(), "id")
+        if not self._pipeline().acknowledge(alert_id, "operator"):
+            raise _ApiError(404, f"no alert {alert_id!r}")
+        self._send_json(200, {"id": alert_id, "acknowledged": True})
+
+    def _get_moderation_queue(self) -> None:
+        self._send_json(200, {"queue": self._pipeline().moderator.queue()})
+
+    def _post_moderation_approve(self) -> None:
+        post_id = self._string_field(self._json_body(), "id")
+        pipeline = self._pipeline()
+        post = pipeline.moderator.approve(post_id, "operator")
+        if post is None:
+            raise _ApiError(404, f"no queued post {post_id!r}")
+        pipeline.feed.appendleft(post)
+        self._send_json(200, {"approved": post})
+
+    def _post_moderation_reject(self) -> None:
+        body = self._json_body()
+        post_id = self._string_field(body, "id")
+        reason = body.get("reason") if isinstance(body.get("reason"), str) else ""
+        if not self._pipeline().moderator.reject(post_id, "operator", reason):
+            raise _ApiError(404, f"no queued post {post_id!r}")
+        self._send_json(200, {"id": post_id, "rejected": True})
+
+    def _get_moderation_audit(self) -> None:
+        records = self._pipeline().moderator.audit.recent(200)
+        self._send_json(200, {"audit": [asdict(r) for r in records]})
 
     def _ask(self, fn):
         """Run `fn` on the controller's thread; 504 when its loop does not answer in time."""

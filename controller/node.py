@@ -23,11 +23,13 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import zmq
 
 from wallrenderer.address import endpoints
+from wallrenderer.dataframe import apply_delta
 from wallrenderer.errors import WallError
 from wallrenderer.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
 from wallrenderer.security import apply_server
@@ -113,6 +115,7 @@ class Controller:
         self.scenarios = scenarios
         self.scenario_name = active
         self.data: dict[str, Any] = {}
+        self.pipeline = None  # the DataPipeline feeding data frames, when there are sources
         self.display_ids = list(display_ids)
         self.epoch = random.getrandbits(31)
         self.seq = 0
@@ -247,10 +250,10 @@ class Controller:
 
     # --- publishing -----------------------------------------------------------------
 
-    def publish_data(self, frame: dict[str, Any]) -> None:
-        """Publish a data frame for the widgets; late joiners get the latest in the snapshot."""
-        self.data = frame
-        self._publish_update("data", frame)
+    def publish_data(self, delta: dict[str, Any]) -> None:
+        """Publish a data-frame delta; the snapshot carries the state it builds up."""
+        self.data = apply_delta(self.data, delta)
+        self._publish_update("data", delta)
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a renderer needs to show the wall now (and any switch under way)."""
@@ -442,7 +445,7 @@ class Controller:
             "seq": self.seq,
             "dropped": self.dropped,
             "renderers": rows,
-            "sources": [],
+            "sources": self.pipeline.source_status() if self.pipeline else [],
         }
 
 
@@ -454,11 +457,16 @@ def run_controller(
     http: str | None = None,
     token: str | None = None,
     curve=None,
+    sources: list[str] | None = None,
+    brands: list[str] | None = None,
+    store_path: str | None = None,
+    moderation_path: str | None = None,
 ) -> int:
     """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
 
     `http` (HOST:PORT) turns on the HTTP API; `curve` (a `CurveServer`)
-    encrypts and authenticates every ZeroMQ connection.
+    encrypts and authenticates every ZeroMQ connection; `sources` are
+    `--source` specs whose posts become the data frames the widgets draw.
     """
     import signal
 
@@ -474,7 +482,7 @@ def run_controller(
         return 2
     zctx = zmq.Context.instance()
     auth = start_authenticator(zctx, curve) if curve is not None else None
-    controller = api = None
+    controller = api = pipeline = store = None
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
@@ -482,6 +490,9 @@ def run_controller(
         controller = Controller(
             library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve
         )
+        if sources:
+            pipeline, store = _start_pipeline(controller, library.wall.name, sources, brands,
+                                              store_path, moderation_path)
         if http:
             api = start_http_api(controller, http, token)
             log.info("HTTP API on %s", api.url)
@@ -491,8 +502,40 @@ def run_controller(
     finally:
         if api is not None:
             api.close()
+        if pipeline is not None:
+            pipeline.stop()
+        if store is not None:
+            store.close()
         if controller is not None:
             controller.close()
         if auth is not None:
             auth.stop()
     return 0
+
+
+def default_store_path(wall_name: str) -> Path:
+    """Where aggregates persist by default: the user's state folder, one file per wall."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "wallrenderer" / f"{wall_name}.sqlite"
+
+
+def _start_pipeline(controller, wall_name, sources, brands, store_path, moderation_path):
+    from controller.moderation import ModerationPolicy
+    from controller.pipeline import DEFAULT_BRANDS, DataPipeline
+    from controller.store import Store
+
+    store, warning = Store.open_or_recover(Path(store_path or default_store_path(wall_name)))
+    if warning:
+        log.warning("%s", warning)
+    policy = ModerationPolicy.load(moderation_path) if moderation_path else None
+    pipeline = DataPipeline(
+        sources,
+        list(brands or DEFAULT_BRANDS),
+        lambda delta: controller.call(lambda: controller.publish_data(delta)),
+        store,
+        policy,
+    )
+    controller.pipeline = pipeline
+    pipeline.start()
+    log.info("data from %s; aggregates kept in %s", ", ".join(sources), store.path)
+    return pipeline, store

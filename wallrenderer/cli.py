@@ -25,6 +25,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.seconds,
         args.http,
         args.token,
+        args.source or ["simulator"],
     )
 
 
@@ -33,8 +34,10 @@ def _controller(args: argparse.Namespace) -> int:
     from wallrenderer.security import server_from_options
 
     curve = server_from_options(args.curve_secret, args.curve_allow)
+    brands = [b.strip() for b in args.brands.split(",") if b.strip()] if args.brands else None
     return run_controller(
-        args.wall, args.scenarios, args.scenario, args.bind, args.http, args.token, curve
+        args.wall, args.scenarios, args.scenario, args.bind, args.http, args.token, curve,
+        args.source, brands, args.store, args.moderation,
     )
 
 
@@ -138,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float,
                       help="headless: after S seconds write the PNGs and exit")
     _http_options(demo)
+    demo.add_argument("--source", action="append", metavar="SPEC",
+                      help="data source (repeatable; default: the simulator)")
     demo.set_defaults(run=_demo)
 
     ctl = sub.add_parser("controller", help="serve a wall to its renderers")
@@ -147,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--bind", default="0.0.0.0:7700",
                      help="HOST:PORT; PUB on PORT, requests on PORT+1 (default 0.0.0.0:7700)")
     _http_options(ctl)
+    ctl.add_argument("--source", action="append", metavar="SPEC",
+                     help="data source, repeatable: simulator, replay:FILE, http:URL, "
+                          "mastodon:HOST/tags/NAME, rss:URL, webhook (docs/sources.md)")
+    ctl.add_argument("--brands", metavar="OURS,OTHER,...",
+                     help="brands compared on the wall, ours first "
+                          "(default acme,globex,initech,umbrella)")
+    ctl.add_argument("--store", metavar="FILE",
+                     help="SQLite file keeping aggregates and the moderation queue "
+                          "(default ~/.local/state/wallrenderer/WALL.sqlite)")
+    ctl.add_argument("--moderation", metavar="FILE", help="moderation policy YAML")
     ctl.add_argument("--curve-secret", metavar="FILE",
                      help="controller's NAME.key_secret (with --curve-allow: CURVE on)")
     ctl.add_argument("--curve-allow", metavar="DIR",

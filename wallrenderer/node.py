@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from wallrenderer.config import Scenario, scenario_from_data, wall_from_data
+from wallrenderer.dataframe import apply_delta
 from wallrenderer.errors import WallError
 from wallrenderer.geometry import Wall
 from wallrenderer.gl import (
@@ -196,7 +197,7 @@ class Renderer:
         elif kind == "commit":
             self._commit(body["id"], body["tick"])
         elif kind == "data":
-            self.data = body
+            self.data = apply_delta(self.data, body)
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
         elif kind == "capture":

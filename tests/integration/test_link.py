@@ -186,8 +186,9 @@ def test_a_stuck_subscriber_holds_up_neither_the_controller_nor_other_renderers(
     try:
         wait_for(lambda: any(e.kind == "state" for e in link.poll()), 10, "the link to sync")
         blob = "x" * 50_000
-        calls = [controller.call(lambda i=i: controller.publish_data({"blob": blob, "n": i}))
-                 for i in range(2000)]
+        deltas = [{"seq": i, "full": False, "set": {"blob": blob, "n": i}, "drop": []}
+                  for i in range(2000)]
+        calls = [controller.call(lambda d=d: controller.publish_data(d)) for d in deltas]
         for call in calls:
             call.result(timeout=20)  # publishing never waits for the stuck subscriber
         newest = []
@@ -195,7 +196,7 @@ def test_a_stuck_subscriber_holds_up_neither_the_controller_nor_other_renderers(
         def caught_up():
             for event in link.poll():
                 if event.kind == "data":
-                    newest.append(event.body["n"])
+                    newest.append(event.body["set"]["n"])
                 elif event.kind == "state":
                     newest.append(event.body["data"].get("n"))
             return newest and newest[-1] == 1999

@@ -1,0 +1,196 @@
+"""The controller's data path: sources -> validation -> aggregation -> data frames.
+
+Sources hand posts to a queue from their own threads; one pipeline thread
+validates them in batches, scores missing sentiment, feeds the aggregator,
+screens the newest posts for the wall's feed, and at most 10 times a second
+publishes a delta-encoded data frame through the controller. Aggregates and
+the moderation queue live in a SQLite store, so a restart keeps the KPIs.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from controller.aggregate import Aggregator
+from controller.frames import FrameComposer
+from controller.moderation import AuditLog, ModerationPolicy, Moderator
+from controller.posts import from_dicts, parse_lines, score_missing
+from controller.sources.base import Source, parse_source_spec
+from controller.sources.simulator import SimulatorSource
+from controller.sources.webhook import WebhookSource
+from controller.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BRANDS = ("acme", "globex", "initech", "umbrella")
+FEED_SIZE = 40
+SAVE_EVERY_S = 30.0
+STATE_KEY = "aggregate"
+
+
+class DataPipeline:
+    """Runs the sources and turns what they deliver into data frames.
+
+    Args:
+        specs: `--source` specs; none means no live data (the wall shows layouts only).
+        brands: the brands compared on the wall; the first is ours.
+        publish: called with each delta frame (from the pipeline thread).
+        store: where aggregates and the approval queue persist, or None.
+        policy: moderation for what the feed shows.
+    """
+
+    def __init__(
+        self,
+        specs: list[str],
+        brands: list[str],
+        publish: Callable[[dict[str, Any]], None],
+        store: Store | None = None,
+        policy: ModerationPolicy | None = None,
+        max_rate_hz: float = 10.0,
+    ):
+        self.brands = list(brands)
+        self.publish = publish
+        self.store = store
+        self.sources: list[Source] = [
+            parse_source_spec(spec, brands={b: [b] for b in self.brands}) for spec in specs
+        ]
+        saved = store.load_state(STATE_KEY) if store is not None else None
+        self.aggregator = self._restore(saved) if saved else Aggregator(self.brands, self.brands[0])
+        self.moderator = Moderator(
+            policy or ModerationPolicy(), AuditLog(store), store=store
+        )
+        self.composer = FrameComposer(max_rate_hz)
+        self.feed: deque[dict[str, Any]] = deque(maxlen=FEED_SIZE)
+        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.rejected = 0
+
+    def _restore(self, state: dict[str, Any]) -> Aggregator:
+        try:
+            aggregator = Aggregator.from_state(state)
+        except (KeyError, TypeError, ValueError) as exc:
+            log.warning("saved aggregates could not be loaded (%s); starting from zero", exc)
+            return Aggregator(self.brands, self.brands[0])
+        if aggregator.brands != self.brands:
+            log.warning("saved aggregates are for brands %s; starting from zero", aggregator.brands)
+            return Aggregator(self.brands, self.brands[0])
+        log.info("aggregates restored from the store")
+        return aggregator
+
+    # --- sources ---------------------------------------------------------------------
+
+    @property
+    def webhook(self) -> WebhookSource | None:
+        return next((s for s in self.sources if isinstance(s, WebhookSource)), None)
+
+    @property
+    def simulator(self) -> SimulatorSource | None:
+        return next((s for s in self.sources if isinstance(s, SimulatorSource)), None)
+
+    def source_status(self) -> list[dict[str, Any]]:
+        """Per source: name, state (ok / degraded / ...), ingested, dropped."""
+        return [source.status() for source in self.sources]
+
+    def start(self) -> None:
+        for source in self.sources:
+            def take_dicts(posts, source=source):
+                self._inbox.put((source, False, posts))
+
+            def take_lines(chunks, source=source):
+                self._inbox.put((source, True, chunks))
+
+            if isinstance(source, WebhookSource):
+                source.attach(take_dicts)
+            else:
+                source.start(take_dicts, raw_sink=take_lines)
+        self._thread = threading.Thread(target=self._run, name="data-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sources and the pipeline thread, and save the aggregates; safe twice."""
+        for source in self.sources:
+            source.stop()
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._save()
+
+    def acknowledge(self, alert_id: str, by: str) -> bool:
+        """An operator saw an alert (from the HTTP thread)."""
+        with self._lock:
+            return self.aggregator.acknowledge(alert_id, by)
+
+    # --- the pipeline thread ---------------------------------------------------------
+
+    def _run(self) -> None:
+        next_save = time.monotonic() + SAVE_EVERY_S
+        while not self._stop.is_set():
+            self._drain(timeout=0.05)
+            now = time.time()
+            with self._lock:
+                full = self.aggregator.frame(now)
+            full["feed"] = list(self.feed)
+            full["sources"] = self.source_status()
+            full["moderation"] = {"queued": len(self.moderator.queue())}
+            delta = self.composer.compose(full, None, now)
+            if delta is not None:
+                self.publish(delta)
+            if time.monotonic() >= next_save:
+                self._save()
+                next_save = time.monotonic() + SAVE_EVERY_S
+
+    def _drain(self, timeout: float) -> None:
+        """Everything the sources delivered since last time, one batch per source and form.
+
+        Records a source delivered that fail validation count as dropped for it.
+        """
+        pending: dict[tuple[int, bool], tuple[Source, list]] = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                source, raw, items = self._inbox.get(
+                    timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            _, gathered = pending.setdefault((id(source), raw), (source, []))
+            if raw:
+                for chunk in items:
+                    gathered.extend(chunk.splitlines())
+            else:
+                gathered.extend(items)
+        for (_, raw), (source, items) in pending.items():
+            batch, rejected = (parse_lines if raw else from_dicts)(items)
+            if rejected:
+                source.count_dropped(rejected)
+            self.rejected += rejected
+            if len(batch):
+                score_missing(batch)
+            with self._lock:
+                self.aggregator.ingest(batch, rejected)
+            if len(batch):
+                self._screen(batch)
+
+    def _screen(self, batch) -> None:
+        """Moderate the newest customer posts into the feed (aggregates count everything)."""
+        for post in batch.posts(last=FEED_SIZE):
+            decision = self.moderator.screen(post.to_dict())
+            if decision.action == "show" and decision.post is not None:
+                self.feed.appendleft(decision.post)
+
+    def _save(self) -> None:
+        if self.store is not None:
+            try:
+                with self._lock:
+                    state = self.aggregator.to_state()
+                self.store.save_state(STATE_KEY, state)
+            except Exception as exc:  # persistence must never stop the data path
+                log.warning("aggregates not saved: %s", exc)

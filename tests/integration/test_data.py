@@ -1,0 +1,112 @@
+"""The controller's data path end to end: sources -> aggregates -> data frames -> snapshot."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import requests
+import zmq
+from conftest import wait_for, wall_command, write_yaml
+from walls import SMALL_GRID_WALL
+
+from controller.demo import free_port_pair
+from wallrenderer.address import endpoints
+from wallrenderer.protocol import Message
+
+TOKEN = "t"
+
+
+def snapshot(connect: str) -> dict | None:
+    """What a renderer joining now would get."""
+    sock = zmq.Context.instance().socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.connect(endpoints(connect)[1])
+        sock.send_multipart(Message("hello", {"display": "probe"}).encode())
+        if not sock.poll(2000):
+            return None
+        return Message.decode(sock.recv_multipart()).body
+    finally:
+        sock.close()
+
+
+def day_volume(body: dict | None, brand: str) -> int | None:
+    """Mentions of a brand over 24 h in a snapshot's data frame."""
+    volume = ((body or {}).get("data") or {}).get("volume") or {}
+    return (volume.get("by_brand") or {}).get(brand, {}).get("24h")
+
+
+def api_status(http: int) -> dict | None:
+    try:
+        return requests.get(f"http://127.0.0.1:{http}/api/status", timeout=2).json()
+    except requests.RequestException:
+        return None
+
+
+def write_posts(path, now: float) -> dict[str, int]:
+    brands = {"acme": 7, "globex": 3}
+    lines = []
+    for brand, count in brands.items():
+        for i in range(count):
+            lines.append(json.dumps({
+                "id": f"{brand}-{i}", "time": now - 60 * i - 30, "network": "test",
+                "author": f"A {i}", "handle": f"user{i}", "followers": 100 * i,
+                "text": f"I like {brand} #launch", "language": "en", "country": "FR",
+                "brand": brand, "hashtags": ["launch"], "urls": [], "sentiment": 0.5,
+                "in_reply_to": "", "own": False,
+            }))
+    lines.append("{not json")
+    path.write_text("\n".join(lines) + "\n")
+    return brands
+
+
+def start_controller(spawn, tmp_path, sources, store):
+    wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    connect, http = f"127.0.0.1:{free_port_pair()}", free_port_pair()
+    argv = ["controller", "--wall", str(wall), "--bind", connect, "--http",
+            f"127.0.0.1:{http}", "--token", TOKEN, "--store", str(store),
+            "--brands", "acme,globex"]
+    for spec in sources:
+        argv += ["--source", spec]
+    return spawn(wall_command(*argv)), connect, http
+
+
+def test_replayed_posts_become_data_frames_that_survive_a_restart(tmp_path, spawn):
+    posts = tmp_path / "posts.jsonl"
+    expected = write_posts(posts, time.time())
+    store = tmp_path / "state.sqlite"
+    first, connect, http = start_controller(spawn, tmp_path, [f"replay:{posts}?speed=0"], store)
+
+    def counted(connect=connect):
+        body = snapshot(connect)
+        return body if day_volume(body, "acme") == expected["acme"] else None
+
+    body = wait_for(counted, 60, "the replayed posts in the snapshot's data")
+    assert day_volume(body, "globex") == expected["globex"]
+    assert body["data"]["totals"]["rejected"] == 1
+    status = wait_for(lambda: api_status(http), 30, "the HTTP status")
+    replay = next(s for s in status["sources"] if s["name"].startswith("replay"))
+    assert replay["state"] in ("ok", "stopped") and replay["dropped"] == 1
+
+    first.terminate()
+    first.wait(timeout=20)
+    _, connect2, _ = start_controller(spawn, tmp_path, ["webhook"], store)
+    wait_for(lambda: counted(connect2), 60, "aggregates restored after a restart")
+
+
+def test_a_dead_source_is_degraded_on_the_status_and_the_rest_goes_on(tmp_path, spawn):
+    dead = f"http://127.0.0.1:{free_port_pair()}/posts"
+    _, connect, http = start_controller(
+        spawn, tmp_path, [f"http:{dead}?interval=0.5", "webhook"], tmp_path / "s.sqlite")
+    status = wait_for(
+        lambda: (s := api_status(http)) and any(x["state"] == "degraded" for x in s["sources"])
+        and s, 30, "the dead source to show as degraded")
+    assert {x["name"]: x["state"] for x in status["sources"]}.get("webhook") in ("ok", "starting")
+    answer = requests.post(
+        f"http://127.0.0.1:{http}/api/ingest", headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"posts": [{"id": "w1", "time": time.time(), "text": "acme rocks", "brand": "acme"},
+                        {"id": 7}]}, timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"accepted": 1, "rejected": 1}
+    wait_for(lambda: day_volume(snapshot(connect), "acme") == 1, 30,
+             "the webhook post in the aggregates")
