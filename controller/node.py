@@ -446,6 +446,7 @@ class Controller:
             "dropped": self.dropped,
             "renderers": rows,
             "sources": self.pipeline.source_status() if self.pipeline else [],
+            "alerts": self.data.get("alerts", []),
         }
 
 

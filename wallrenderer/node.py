@@ -198,13 +198,14 @@ class Renderer:
             self._commit(body["id"], body["tick"])
         elif kind == "data":
             self.data = apply_delta(self.data, body)
+            self._show_status()
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
         elif kind == "capture":
             self.pending_captures.append({"at": float(body["at"]), "dir": str(body["dir"])})
         elif kind == "link":
             self.stale_since = body.get("stale_since")
-            self._show_stale()
+            self._show_status()
 
     def _load(self, wall_data: dict, scenario_data: dict) -> tuple[Wall, Scenario] | None:
         """Validate a layout from the controller; None (logged) if it does not load here."""
@@ -258,6 +259,7 @@ class Renderer:
             log.info("showing scenario %s", scenario.name)
         self.wall = wall
         self.latency_s = wall.panel(self.options.display).latency_ms / 1000
+        self._show_status()
         pending = body.get("pending")
         if pending:
             self._prepare(pending)
@@ -301,7 +303,7 @@ class Renderer:
         if self.view is not None:
             self.view.release()
         self.view = view
-        self._show_stale()
+        self._show_status()
 
     def _drop_prepared(self) -> None:
         for view in self.prepared.values():
@@ -309,14 +311,18 @@ class Renderer:
         self.prepared.clear()
         self.scheduled = None
 
-    def _show_stale(self) -> None:
+    def _show_status(self) -> None:
+        """The wall's status line: a lost controller first, else any degraded source."""
         if self.view is None:
             return
-        if self.stale_since is None:
-            self.view.set_overlay(None)
-        else:
+        if self.stale_since is not None:
             since = time.strftime("%H:%M:%S", time.localtime(self.stale_since))
             self.view.set_overlay(f"stale since {since}")
+            return
+        sources = self.data.get("sources")
+        degraded = [str(s.get("name")) for s in sources if isinstance(s, dict)
+                    and s.get("state") == "degraded"] if isinstance(sources, list) else []
+        self.view.set_overlay(f"degraded: {', '.join(degraded)}" if degraded else None)
 
     def _target(self):
         """Where frames go: the window, or an offscreen buffer at native resolution."""

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import time
 
+import numpy as np
 import requests
 import zmq
 from conftest import wait_for, wall_command, write_yaml
+from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from wallrenderer.address import endpoints
+from wallrenderer.link import control_request
 from wallrenderer.protocol import Message
 
 TOKEN = "t"
@@ -103,6 +106,14 @@ def test_a_dead_source_is_degraded_on_the_status_and_the_rest_goes_on(tmp_path, 
         lambda: (s := api_status(http)) and any(x["state"] == "degraded" for x in s["sources"])
         and s, 30, "the dead source to show as degraded")
     assert {x["name"]: x["state"] for x in status["sources"]}.get("webhook") in ("ok", "starting")
+    spawn(wall_command("renderer", "--connect", connect, "--display", "r0c0"))
+    wait_for(lambda: (s := api_status(http)) and s["renderers"][0]["connected"], 60, "renderer")
+    shot = control_request(connect, "capture", {"dir": str(tmp_path / "shot")}, timeout_s=30)
+    image = np.asarray(Image.open(shot["paths"]["r0c0"]).convert("RGB")).astype(int)
+    amber = (image[..., 0] > 200) & (image[..., 1] > 140) & (image[..., 2] < 140)
+    h, w = amber.shape
+    assert amber[int(h * 0.93):, int(w * 0.6):].sum() > 20, "the status line names the source"
+    assert amber[: int(h * 0.07), int(w * 0.6):].sum() == 0
     answer = requests.post(
         f"http://127.0.0.1:{http}/api/ingest", headers={"Authorization": f"Bearer {TOKEN}"},
         json={"posts": [{"id": "w1", "time": time.time(), "text": "acme rocks", "brand": "acme"},
