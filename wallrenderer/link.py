@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 HELLO_INTERVAL_S = 0.25
 PING_INTERVAL_S = 1.0
-PING_BURST = 8
+PING_BURST = 6
 STALE_AFTER_S = 3.0
 SEQUENCED = ("state", "prepare", "commit", "data")
 
@@ -48,7 +48,7 @@ class ClockEstimate:
     smallest delay wins: its offset error is at most half that delay.
     """
 
-    def __init__(self, window: int = 16):
+    def __init__(self, window: int = 48):
         self.samples: deque[tuple[float, float]] = deque(maxlen=window)
         self.offset = 0.0
         self.error = float("inf")
@@ -142,8 +142,8 @@ class _Agent:
         self.last_rebuild = 0.0
         self.stale_reported = False
         self.next_hello = 0.0
-        self.next_ping = 0.0
-        self.burst_left = PING_BURST
+        self.next_burst = 0.0
+        self.burst_left = 0
 
     def open_sockets(self) -> None:
         """Fresh SUB and DEALER sockets; also the cure for a connection ZeroMQ gave up on.
@@ -251,7 +251,10 @@ class _Agent:
             except (KeyError, TypeError, ValueError):
                 self.link.dropped += 1
                 return
-            self._emit("clock", {"offset": self.clock.offset, "error": self.clock.error})
+            if self.burst_left > 0:
+                self._ping()
+            else:
+                self._emit("clock", {"offset": self.clock.offset, "error": self.clock.error})
 
     def _request(self, kind: str, body: dict) -> None:
         body = {**body, "display": self.link.display_id}
@@ -267,16 +270,25 @@ class _Agent:
         self.active = False
         self.epoch = None
         self.next_hello = 0.0
-        self.burst_left = PING_BURST
+        self.next_burst = 0.0
+
+    def _ping(self) -> None:
+        """One exchange of a burst; the next goes out the moment its answer arrives.
+
+        Back to back, both ends are awake: an exchange that first has to wake a
+        sleeping controller is lopsided by ~100 us, the ones after it are not.
+        """
+        self.burst_left -= 1
+        self._request("ping", {"t0": time.time()})
 
     def _timers(self, now: float) -> None:
         if not self.active and now >= self.next_hello:
             self._request("hello", {})
             self.next_hello = now + HELLO_INTERVAL_S
-        if now >= self.next_ping:
-            self._request("ping", {"t0": time.time()})
-            self.burst_left = max(0, self.burst_left - 1)
-            self.next_ping = now + (0.02 if self.burst_left else PING_INTERVAL_S)
+        if now >= self.next_burst:
+            self.burst_left = PING_BURST
+            self.next_burst = now + PING_INTERVAL_S
+            self._ping()
         silent_since = max(self.last_published, self.last_rebuild)
         if now - silent_since > STALE_AFTER_S:
             if self.last_published and not self.stale_reported:
