@@ -1,9 +1,10 @@
 """Publish-to-receipt latency from the controller to 1, 8 and 32 renderer links.
 
 The real `Controller` publishes data frames; each subscriber is a separate
-process running the renderer's own `Link` (agent thread, inproc pipe) and
-timestamps each frame when the render side receives it. All processes share
-this machine's clock, so latency is simply receipt time minus publish time.
+process running the renderer's own `Link`, whose agent thread timestamps every
+published message as it arrives (`Link.receipt_s`, on the controller's clock
+as the link estimates it). The render thread picks messages up once per frame,
+so that hop is part of publish-to-present latency, reported by renderers.
 
 Prints one JSON object as its last line:
 {"subscribers": {"1": {"p50_ms": ..., "p99_ms": ...}, "8": {...}, "32": {...}}}
@@ -32,20 +33,12 @@ SUBSCRIBER = """
 import json, sys, time
 from wallrenderer.link import Link
 link = Link(sys.argv[1], sys.argv[2])
-seconds = float(sys.argv[3])
-latencies, deadline, ready = [], None, False
-while deadline is None or time.monotonic() < deadline:
-    if not link.wait(0.5):
-        continue
-    for event in link.poll():
-        if event.kind == "state" and not ready:
-            ready = True
-            print("ready", flush=True)
-        elif event.kind == "data":
-            if deadline is None:
-                deadline = time.monotonic() + seconds
-            latencies.append(time.time() - event.time)
-print(json.dumps(latencies), flush=True)
+while not any(e.kind == "state" for e in link.poll()):
+    link.wait(0.5)
+print("ready", flush=True)
+link.receipt_s.clear()
+sys.stdin.readline()  # the benchmark says when publishing is over
+print(json.dumps(list(link.receipt_s)), flush=True)
 link.close()
 """
 
@@ -58,8 +51,8 @@ def run_round(subscribers: int, rate_hz: float, seconds: float) -> list[float]:
     loop = threading.Thread(target=controller.run, args=(stop.is_set,))
     loop.start()
     procs = [
-        subprocess.Popen([sys.executable, "-c", SUBSCRIBER, connect, f"s{i}", str(seconds)],
-                         stdout=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", SUBSCRIBER, connect, f"s{i}"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         for i in range(subscribers)
     ]
     try:
@@ -75,9 +68,10 @@ def run_round(subscribers: int, rate_hz: float, seconds: float) -> list[float]:
             delta = {"seq": n, "full": False, "set": {**payload, "n": n}, "drop": []}
             controller.call(lambda delta=delta: controller.publish_data(delta))
             time.sleep(period)
+        time.sleep(0.5)
         latencies = []
         for proc in procs:
-            out, _ = proc.communicate(timeout=30)
+            out, _ = proc.communicate("done\n", timeout=30)
             latencies += json.loads(out.strip().splitlines()[-1])
         return latencies
     finally:

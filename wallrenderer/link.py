@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 HELLO_INTERVAL_S = 0.25
 PING_INTERVAL_S = 1.0
 PING_BURST = 6
+RECEIPT_SAMPLES = 4096
 STALE_AFTER_S = 3.0
 SEQUENCED = ("state", "prepare", "commit", "data")
 
@@ -84,6 +85,8 @@ class Link:
         self._events: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._stop = threading.Event()
         self.dropped = 0
+        # Controller clock at publish -> our clock at receipt, for recent messages (seconds).
+        self.receipt_s: deque[float] = deque(maxlen=RECEIPT_SAMPLES)
         self._thread = threading.Thread(
             target=self._agent, args=(pipe_name,), name=f"link-{display_id}", daemon=True
         )
@@ -202,6 +205,7 @@ class _Agent:
                 continue
             if topic:
                 self._heard_from_controller()
+                self.link.receipt_s.append(self.received_at + self.clock.offset - msg.time)
             handler(msg)
 
     def _heard_from_controller(self) -> None:

@@ -36,6 +36,7 @@ from wallrenderer.timing import next_tick, tick_at, ticks_per_frame, time_of
 log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.5
+RECEIPT_WINDOW = 60
 FROM_CONTROLLER = ("state", "prepare", "commit", "data", "hb")
 
 
@@ -363,6 +364,7 @@ class Renderer:
             {
                 **self.stats.summary(),
                 "seq": self.seq,
+                "receipt_ms": self._receipt_ms(),
                 "scenario": self.view.scenario.name if self.view else None,
                 "activated_tick": self.activated_tick,
                 "activated_at": self.activated_at,
@@ -372,6 +374,11 @@ class Renderer:
                 "dropped": self.link.dropped + self.malformed,
             },
         )
+
+    def _receipt_ms(self) -> float | None:
+        """Median publish-to-receipt time of the last messages, as the link thread saw them."""
+        recent = list(self.link.receipt_s)[-RECEIPT_WINDOW:]
+        return 1000 * float(np.median(recent)) if recent else None
 
     def close(self) -> None:
         self._drop_prepared()
