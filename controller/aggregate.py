@@ -21,13 +21,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as dtime
-from itertools import chain
+from itertools import chain, count, repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from controller.posts import Categorical, PostBatch, lookup, row_picker
+from controller.posts import Categorical, PostBatch, row_picker
 
 STATE_VERSION = 1
 POSITIVE = 0.05
@@ -146,6 +146,8 @@ class _TopCounts:
         self.capacity = capacity
         self.bins = [[Counter() for _ in range(groups)] for _ in range(TOP_MINUTES)]
         self.version = [0] * TOP_MINUTES
+        # Posts counted per bin and group, for counters that take at most so many a minute.
+        self.posts = np.zeros((TOP_MINUTES, groups), dtype=np.int64)
         self._clean = clean
         self._cache: dict[tuple, tuple[tuple[int, ...], Counter, list[str]]] = {}
         self._newest_end = -1
@@ -154,6 +156,7 @@ class _TopCounts:
         for b in bins:
             self.bins[b] = [Counter() for _ in range(self.groups)]
             self.version[b] += 1
+            self.posts[b] = 0
 
     def add(self, bin_: int, group: int, items: Iterable[str]) -> None:
         counter = self.bins[bin_][group]
@@ -172,14 +175,14 @@ class _TopCounts:
     def _cleaned(self, raw: Counter) -> Counter:
         out: Counter = Counter()
         clean = self._clean
-        for token, count in raw.items():
+        for token, n in raw.items():
             term = clean.get(token)
             if term is None:
                 if len(clean) > 200_000:
                     clean.clear()
                 term = clean[token] = clean_term(token)
             if term:
-                out[term] += count
+                out[term] += n
         return out
 
     def top(self, end: int, minutes: int, groups: Sequence[int], k: int) -> list[list[Any]]:
@@ -274,6 +277,10 @@ class Aggregator:
         timezone: IANA name, for business hours.
         alerts: spike detection settings.
         top_capacity: entries kept per minute and brand for hashtags and terms.
+        term_posts: posts per minute and brand (and for the posts about no
+            brand) whose text is counted for terms, the first to arrive; None
+            counts every post. Splitting text into words is the costliest
+            step of ingestion, and the top terms of a sample are the same.
         author_capacity: authors kept per hour; the leaderboard is exact while
             fewer distinct authors than this post in an hour.
         max_pending: customer posts remembered for matching replies.
@@ -289,6 +296,7 @@ class Aggregator:
         timezone: str = "UTC",
         alerts: AlertConfig | None = None,
         top_capacity: int = 2000,
+        term_posts: int | None = 100,
         author_capacity: int = 500,
         max_pending: int = 200_000,
     ):
@@ -301,7 +309,7 @@ class Aggregator:
             start, end = business_hours
             if not 0 <= start < end <= 24:
                 raise ValueError(f"business_hours need 0 <= start < end <= 24: {business_hours}")
-        if min(top_capacity, author_capacity, max_pending) < 1:
+        if min(top_capacity, author_capacity, max_pending, term_posts or 1) < 1:
             raise ValueError("capacities must be at least 1")
         if not set(weekdays) <= set(range(7)):
             raise ValueError(f"weekdays are 0 (Monday) to 6, got {list(weekdays)}")
@@ -314,7 +322,8 @@ class Aggregator:
             "brands": brands, "own_brand": own_brand,
             "business_hours": list(business_hours) if business_hours else None,
             "weekdays": sorted(set(weekdays)), "timezone": timezone, "alerts": asdict(alerts),
-            "top_capacity": top_capacity, "author_capacity": author_capacity,
+            "top_capacity": top_capacity, "term_posts": term_posts,
+            "author_capacity": author_capacity,
             "max_pending": max_pending,
         }
         self.brands = brands
@@ -340,6 +349,7 @@ class Aggregator:
         last_hour = _Ring(TOP_MINUTES)
         self._hashtags = _TopCounts(last_hour, b + 1, top_capacity)
         self._terms = _TopCounts(last_hour, b + 1, top_capacity, self._term_cache)
+        self._term_posts = term_posts
         self._hours = _Ring(AUTHOR_HOURS)
         self._authors: list[dict[tuple[str, str], tuple]] = [{} for _ in range(AUTHOR_HOURS)]
         self._author_version = [0] * AUTHOR_HOURS
@@ -452,7 +462,11 @@ class Aggregator:
 
     def _count_tokens(self, batch: PostBatch, minutes: np.ndarray, distinct: np.ndarray,
                       public: np.ndarray, brand: np.ndarray) -> None:
-        """Hashtags and raw text tokens per minute and brand; terms are cleaned when read."""
+        """Hashtags and raw text tokens per minute and brand; terms are cleaned when read.
+
+        Every post's hashtags count; text only from the first `term_posts`
+        posts of each minute and brand.
+        """
         in_hour, reset = self._hashtags.ring.admit(minutes, distinct)
         self._hashtags.reset(reset.tolist())
         self._terms.reset(reset.tolist())
@@ -464,16 +478,30 @@ class Aggregator:
         key = (minutes[rows] % TOP_MINUTES) * groups + group
         order = np.argsort(key, kind="stable")
         key, rows = key[order], rows[order]
-        tags = batch.hashtags.take(rows)
-        texts = row_picker(rows.tolist())(batch.text)
         cuts = np.flatnonzero(np.diff(key)) + 1
-        starts = [0, *cuts.tolist()]
-        ends = [*cuts.tolist(), len(key)]
-        tag_at = tags.offsets.tolist()
-        for start, end, k in zip(starts, ends, key[starts].tolist(), strict=True):
-            slot, g = divmod(k, groups)
-            self._hashtags.add(slot, g, tags.items[tag_at[start]:tag_at[end]])
-            self._terms.add(slot, g, " ".join(texts[start:end]).split())
+        starts = np.concatenate([[0], cuts])
+        ends = np.concatenate([cuts, [len(key)]])
+        slots, gs = np.divmod(key[starts], groups)
+        tags = batch.hashtags.take(rows)
+        tag_at = tags.offsets[starts].tolist()
+        tag_end = tags.offsets[ends].tolist()
+        for slot, g, a, z in zip(slots.tolist(), gs.tolist(), tag_at, tag_end, strict=True):
+            self._hashtags.add(slot, g, tags.items[a:z])
+        sizes = ends - starts
+        taken = sizes
+        if self._term_posts is not None:
+            counted = self._terms.posts[slots, gs]
+            taken = np.clip(self._term_posts - counted, 0, sizes)
+            if taken.sum() < len(rows):
+                offset = np.arange(len(rows)) - np.repeat(starts, sizes)
+                rows = rows[offset < np.repeat(taken, sizes)]
+        self._terms.posts[slots, gs] += taken
+        texts = row_picker(rows.tolist())(batch.text)
+        text_end = np.cumsum(taken).tolist()
+        text_at = [0, *text_end[:-1]]
+        for slot, g, a, z in zip(slots.tolist(), gs.tolist(), text_at, text_end, strict=True):
+            if z > a:
+                self._terms.add(slot, g, " ".join(texts[a:z]).split())
 
     def _count_authors(self, batch: PostBatch, minutes: np.ndarray, distinct: np.ndarray,
                        public: np.ndarray) -> None:
@@ -487,12 +515,14 @@ class Aggregator:
         for b in reset.tolist():
             self._authors[b] = {}
             self._author_version[b] += 1
-        handles = list(dict.fromkeys(batch.handle))
-        handle_code = dict(zip(handles, range(len(handles)), strict=True))
-        code = lookup(handle_code, batch.handle, np.int64)
+        # One dict pass: each handle's code is the row where it first appears.
+        handles = batch.handle
+        first_row: dict[str, int] = {}
+        code = np.fromiter(map(first_row.setdefault, handles, count()), dtype=np.int64,
+                           count=len(handles))
         selected = public & in_day
-        if "" in handle_code:
-            selected &= code != handle_code[""]
+        if "" in first_row:
+            selected &= code != first_row[""]
         networks = len(batch.network.vocab)
         key = code * networks + batch.network.codes
         for hour in np.unique(hours[selected]).tolist():
@@ -540,10 +570,62 @@ class Aggregator:
             self._pending_seq += len(rows)
             if len(self._pending_young) >= self._pending_size // 2:
                 self._pending_old, self._pending_young = self._pending_young, {}
-        for i in np.flatnonzero(batch.own & (brand >= 0)).tolist():
-            target = batch.in_reply_to[i]
-            if target:
-                self._credit_reply(target, int(brand[i]), float(batch.time[i]))
+        replies = np.flatnonzero(batch.own & (brand >= 0))
+        if len(replies):
+            self._credit_replies(row_picker(replies.tolist())(batch.in_reply_to),
+                                 brand[replies], batch.time[replies])
+
+    def _credit_replies(self, targets: list[str], brand: np.ndarray, at: np.ndarray) -> None:
+        """Credit replies in row order, as `_credit_reply` one by one would.
+
+        The customer posts are looked up in C (`map` over `dict.get`); Python
+        only loops over the replies that found their post.
+        """
+        young, old = self._pending_young, self._pending_old
+        n = len(targets)
+        in_young = np.fromiter(map(young.get, targets, repeat(-1)), dtype=np.int64, count=n)
+        in_old = np.fromiter(map(old.get, targets, repeat(-1)), dtype=np.int64, count=n)
+        found = np.flatnonzero((in_young >= 0) | (in_old >= 0))
+        if not len(found):
+            return
+        picked = row_picker(found.tolist())
+        if len(set(picked(targets))) < len(found):  # two replies to one post: keep the order
+            for i in found.tolist():
+                self._credit_reply(targets[i], int(brand[i]), float(at[i]))
+            return
+        seq = np.where(in_young[found] >= 0, in_young[found], in_old[found])
+        where = seq % self._pending_size
+        ok = ((seq >= self._pending_seq - self._pending_size)
+              & (self._pending_brand[where] == brand[found]))
+        if not ok.any():
+            return
+        rows, where, young_rows = found[ok], where[ok], (in_young[found] >= 0)[ok]
+        for target, was_young in zip(row_picker(rows.tolist())(targets), young_rows.tolist(),
+                                     strict=True):
+            del (young if was_young else old)[target]
+        posted = self._pending_time[where]
+        minute = np.floor(posted / 60).astype(np.int64)
+        slot = minute % MINUTE_BINS
+        held = self._minutes.period[slot] == minute
+        if not held.any():
+            return
+        posted, replied = posted[held], at[rows[held]]
+        slot, brand = slot[held], brand[rows[held]].astype(np.int64)
+        np.add.at(self._answered, (slot, brand), 1)
+        if self._business is None:
+            waited = np.where(replied > posted, replied - posted, 0.0).tolist()
+        else:
+            waited = [self.response_seconds(p, r)
+                      for p, r in zip(posted.tolist(), replied.tolist(), strict=True)]
+        times = self._response_times
+        added = False
+        for s, b, seconds in zip(slot.tolist(), brand.tolist(), waited, strict=True):
+            sample = times[s][b]
+            if len(sample) < RESPONSE_SAMPLE:
+                sample.append(seconds)
+                added = True
+        if added:
+            self._response_version += 1
 
     def _credit_reply(self, target: str, brand: int, at: float) -> None:
         for generation in (self._pending_young, self._pending_old):
@@ -973,6 +1055,8 @@ def _counts_state(counts: _TopCounts, brands: list[str]) -> dict[str, Any]:
         "period": counts.ring.period.tolist(),
         "bins": [[slot, names[g], dict(counter)] for slot, groups in enumerate(counts.bins)
                  for g, counter in enumerate(groups) if counter],
+        "posts": [[int(slot), names[g], int(counts.posts[slot, g])]
+                  for slot, g in zip(*np.nonzero(counts.posts), strict=True)],
     }
 
 
@@ -982,3 +1066,5 @@ def _load_counts(counts: _TopCounts, state: dict[str, Any], old: list[str],
     other = counts.groups - 1
     for slot, name, counter in state["bins"]:
         counts.bins[slot][index.get(name, other)].update(counter)
+    for slot, name, posts in state.get("posts", ()):
+        counts.posts[slot, index.get(name, other)] += posts

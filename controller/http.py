@@ -3,8 +3,10 @@
     GET  /api/scenarios   names of the scenarios and the active one
     POST /api/scenario    {"name": N}: switch the wall; answers when the switch is
                           committed, with the tick and controller-clock time it activates
-    GET  /api/status      the controller's status (renderers, sources)
+    GET  /api/status      the controller's status (renderers, sources, alerts)
     GET  /api/health      {"ok": true}, for load balancers and watchdogs
+    POST /api/ingest, /api/spike, /api/alerts/ack and /api/moderation/*: the data
+                          path (webhook posts, simulator crisis, alerts, approvals)
 
 Requests that change something (POST) need ``Authorization: Bearer TOKEN``;
 reads are open. The server is the standard library's ``ThreadingHTTPServer`` in
@@ -422,6 +424,7 @@ class _HandlerMixin:
     def _pipeline(self):
         pipeline = getattr(self.server.api.controller, "pipeline", None)
         if pipeline is None:
+            self._discard_body()  # keep a keep-alive connection in step
             raise _ApiError(404, "this controller has no data sources (start it with --source)")
         return pipeline
 
@@ -448,11 +451,10 @@ class _HandlerMixin:
         if simulator is None:
             self._discard_body()
             raise _ApiError(404, "no simulator source to inject a spike into")
-        body = self._json_body()
-        options = {k: body[k] for k in ("kind", "brand", "minutes", "factor", "terms") if k in body}
+        options = _spike_options(self._json_body())
         try:
             result = simulator.inject_spike(**options)
-        except (WallError, TypeError) as exc:
+        except WallError as exc:
             raise _ApiError(400, str(exc)) from None
         log.info("spike injected over HTTP from %s: %s", self.client_address[0], options)
         self._send_json(200, result)
@@ -472,7 +474,7 @@ class _HandlerMixin:
         post = pipeline.moderator.approve(post_id, "operator")
         if post is None:
             raise _ApiError(404, f"no queued post {post_id!r}")
-        pipeline.feed.appendleft(post)
+        pipeline.add_to_feed(post)
         self._send_json(200, {"approved": post})
 
     def _post_moderation_reject(self) -> None:
@@ -587,6 +589,39 @@ class _HandlerMixin:
 
 
 _classes: tuple[type, type] | None = None
+
+
+SPIKE_LIMITS = {"minutes": (0.5, 1440.0), "factor": (1.0, 100.0)}
+
+
+def _spike_options(body: dict[str, Any]) -> dict[str, Any]:
+    """A crisis spike's settings from a request, checked before the simulator sees them.
+
+    Raises:
+        _ApiError: 400 naming the field that is wrong.
+    """
+    options: dict[str, Any] = {}
+    for key in ("kind", "brand"):
+        if key in body:
+            if not isinstance(body[key], str) or not body[key].strip():
+                raise _ApiError(400, f'"{key}" must be a non-empty string')
+            options[key] = body[key]
+    for key, (low, high) in SPIKE_LIMITS.items():
+        if key in body:
+            value = body[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                low <= value <= high
+            ):
+                raise _ApiError(400, f'"{key}" must be a number from {low:g} to {high:g}')
+            options[key] = float(value)
+    if "terms" in body:
+        terms = body["terms"]
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(
+            terms
+        ) > 20:
+            raise _ApiError(400, '"terms" must be a list of at most 20 strings')
+        options["terms"] = terms
+    return options
 
 
 def _server_classes() -> tuple[type, type]:

@@ -250,10 +250,18 @@ class Controller:
 
     # --- publishing -----------------------------------------------------------------
 
-    def publish_data(self, delta: dict[str, Any]) -> None:
-        """Publish a data-frame delta; the snapshot carries the state it builds up."""
+    def publish_data(self, delta: dict[str, Any]) -> bool:
+        """Publish a data-frame delta; the snapshot carries the state it builds up.
+
+        Returns:
+            False when the delta could not be sent (too large for the wire): then
+            neither renderers nor the snapshot have it, and the sender should
+            start again from a full frame.
+        """
+        if not self._publish_update("data", delta):
+            return False
         self.data = apply_delta(self.data, delta)
-        self._publish_update("data", delta)
+        return True
 
     def snapshot(self) -> dict[str, Any]:
         """Everything a renderer needs to show the wall now (and any switch under way)."""
@@ -275,10 +283,12 @@ class Controller:
         self.pub.send_multipart([TOPIC_ALL, *frames], flags=zmq.NOBLOCK)
         return True
 
-    def _publish_update(self, kind: str, body: dict) -> None:
+    def _publish_update(self, kind: str, body: dict) -> bool:
         """A sequenced update: renderers that miss one re-sync from a snapshot."""
-        if self._publish(kind, body, seq=self.seq + 1):
-            self.seq += 1
+        if not self._publish(kind, body, seq=self.seq + 1):
+            return False
+        self.seq += 1
+        return True
 
     def _reply(self, client: list[bytes], kind: str, body: dict, seq: int = 0) -> None:
         msg = Message(kind, body, seq=seq, epoch=self.epoch, time=time.time())
@@ -492,8 +502,10 @@ def run_controller(
             library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve
         )
         if sources:
-            pipeline, store = _start_pipeline(controller, library.wall.name, sources, brands,
-                                              store_path, moderation_path)
+            store = _open_store(store_path or default_store_path(library.wall.name))
+            pipeline = _pipeline(controller, sources, brands, store, moderation_path)
+            pipeline.start()
+            log.info("data from %s", ", ".join(sources))
         if http:
             api = start_http_api(controller, http, token)
             log.info("HTTP API on %s", api.url)
@@ -520,14 +532,25 @@ def default_store_path(wall_name: str) -> Path:
     return base / "wallrenderer" / f"{wall_name}.sqlite"
 
 
-def _start_pipeline(controller, wall_name, sources, brands, store_path, moderation_path):
-    from controller.moderation import ModerationPolicy
-    from controller.pipeline import DEFAULT_BRANDS, DataPipeline
+def _open_store(path):
+    """The SQLite store, or None (logged) when it cannot be opened: data still flows."""
     from controller.store import Store
 
-    store, warning = Store.open_or_recover(Path(store_path or default_store_path(wall_name)))
+    try:
+        store, warning = Store.open_or_recover(Path(path))
+    except WallError as exc:
+        log.warning("%s; aggregates will not survive a restart", exc)
+        return None
     if warning:
         log.warning("%s", warning)
+    log.info("aggregates kept in %s", store.path)
+    return store
+
+
+def _pipeline(controller, sources, brands, store, moderation_path):
+    from controller.moderation import ModerationPolicy
+    from controller.pipeline import DEFAULT_BRANDS, DataPipeline
+
     policy = ModerationPolicy.load(moderation_path) if moderation_path else None
     pipeline = DataPipeline(
         sources,
@@ -537,6 +560,4 @@ def _start_pipeline(controller, wall_name, sources, brands, store_path, moderati
         policy,
     )
     controller.pipeline = pipeline
-    pipeline.start()
-    log.info("data from %s; aggregates kept in %s", ", ".join(sources), store.path)
-    return pipeline, store
+    return pipeline

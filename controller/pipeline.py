@@ -15,6 +15,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from controller.aggregate import Aggregator
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BRANDS = ("acme", "globex", "initech", "umbrella")
 FEED_SIZE = 40
+FEED_TEXT_CHARS = 280  # a feed card shows a tweet's worth; longer texts are cut before screening
+INBOX_ITEMS = 64
+DRAIN_MAX_RECORDS = 50_000  # per turn, so frames keep flowing while a backlog is worked off
+TURN_ERRORS_LOGGED = 5
 SAVE_EVERY_S = 30.0
 STATE_KEY = "aggregate"
 
@@ -40,7 +45,8 @@ class DataPipeline:
     Args:
         specs: `--source` specs; none means no live data (the wall shows layouts only).
         brands: the brands compared on the wall; the first is ours.
-        publish: called with each delta frame (from the pipeline thread).
+        publish: called with each delta frame (from the pipeline thread); returns a
+            future whose result is False when the frame could not be sent.
         store: where aggregates and the approval queue persist, or None.
         policy: moderation for what the feed shows.
     """
@@ -49,7 +55,7 @@ class DataPipeline:
         self,
         specs: list[str],
         brands: list[str],
-        publish: Callable[[dict[str, Any]], None],
+        publish: Callable[[dict[str, Any]], Future],
         store: Store | None = None,
         policy: ModerationPolicy | None = None,
         max_rate_hz: float = 10.0,
@@ -60,23 +66,36 @@ class DataPipeline:
         self.sources: list[Source] = [
             parse_source_spec(spec, brands={b: [b] for b in self.brands}) for spec in specs
         ]
-        saved = store.load_state(STATE_KEY) if store is not None else None
+        saved = self._load_saved(store)
         self.aggregator = self._restore(saved) if saved else Aggregator(self.brands, self.brands[0])
         self.moderator = Moderator(
             policy or ModerationPolicy(), AuditLog(store), store=store
         )
         self.composer = FrameComposer(max_rate_hz)
         self.feed: deque[dict[str, Any]] = deque(maxlen=FEED_SIZE)
-        self._inbox: queue.SimpleQueue = queue.SimpleQueue()
+        # Bounded: a source faster than aggregation (a replay at speed=0) waits here.
+        self._inbox: queue.Queue = queue.Queue(maxsize=INBOX_ITEMS)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.rejected = 0
+        self.failures = 0
+        self._last_publish: Future | None = None
+
+    @staticmethod
+    def _load_saved(store: Store | None) -> dict[str, Any] | None:
+        if store is None:
+            return None
+        try:
+            return store.load_state(STATE_KEY)
+        except Exception as exc:  # a damaged row: start from zero rather than not at all
+            log.warning("saved aggregates unreadable (%s); starting from zero", exc)
+            return None
 
     def _restore(self, state: dict[str, Any]) -> Aggregator:
         try:
             aggregator = Aggregator.from_state(state)
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # a state from another version must not stop the controller
             log.warning("saved aggregates could not be loaded (%s); starting from zero", exc)
             return Aggregator(self.brands, self.brands[0])
         if aggregator.brands != self.brands:
@@ -102,15 +121,12 @@ class DataPipeline:
     def start(self) -> None:
         for source in self.sources:
             def take_dicts(posts, source=source):
-                self._inbox.put((source, False, posts))
+                self._put((source, False, posts))
 
             def take_lines(chunks, source=source):
-                self._inbox.put((source, True, chunks))
+                self._put((source, True, chunks))
 
-            if isinstance(source, WebhookSource):
-                source.attach(take_dicts)
-            else:
-                source.start(take_dicts, raw_sink=take_lines)
+            source.start(take_dicts, raw_sink=take_lines)
         self._thread = threading.Thread(target=self._run, name="data-pipeline", daemon=True)
         self._thread.start()
 
@@ -124,6 +140,15 @@ class DataPipeline:
             self._thread = None
         self._save()
 
+    def _put(self, item: tuple) -> None:
+        """From a source's thread: wait while the pipeline is behind (until it stops)."""
+        while not self._stop.is_set():
+            try:
+                self._inbox.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
     def acknowledge(self, alert_id: str, by: str) -> bool:
         """An operator saw an alert (from the HTTP thread)."""
         with self._lock:
@@ -134,19 +159,41 @@ class DataPipeline:
     def _run(self) -> None:
         next_save = time.monotonic() + SAVE_EVERY_S
         while not self._stop.is_set():
-            self._drain(timeout=0.05)
-            now = time.time()
-            with self._lock:
-                full = self.aggregator.frame(now)
-            full["feed"] = list(self.feed)
-            full["sources"] = self.source_status()
-            full["moderation"] = {"queued": len(self.moderator.queue())}
-            delta = self.composer.compose(full, None, now)
-            if delta is not None:
-                self.publish(delta)
+            try:
+                self._turn()
+            except Exception:  # the data path must outlive any one bad batch
+                self.failures += 1
+                if self.failures <= TURN_ERRORS_LOGGED:
+                    log.exception("data pipeline turn failed")
+                time.sleep(0.1)
             if time.monotonic() >= next_save:
                 self._save()
                 next_save = time.monotonic() + SAVE_EVERY_S
+
+    def _turn(self) -> None:
+        self._drain(timeout=0.05)
+        with self._lock:
+            full = self.aggregator.frame(time.time())
+            full["feed"] = list(self.feed)
+        # Renderers have the shared clock; a timestamp would make every frame "changed".
+        full.pop("time", None)
+        # Only what a widget shows: health, not the moment of the last poll.
+        full["sources"] = [{k: s[k] for k in ("name", "state", "ingested", "dropped")}
+                           for s in self.source_status()]
+        full["moderation"] = {"queued": len(self.moderator.queue())}
+        if self._last_publish is not None and self._last_publish.done():
+            if self._last_publish.result() is False:
+                log.warning("a data frame was too large to send; starting again from a full one")
+                self.composer.reset()
+            self._last_publish = None
+        delta = self.composer.compose(full, None, time.monotonic())
+        if delta is not None:
+            self._last_publish = self.publish(delta)
+
+    def add_to_feed(self, post: dict[str, Any]) -> None:
+        """Put a post at the top of the feed (an approved one, from the HTTP thread)."""
+        with self._lock:
+            self.feed.appendleft(post)
 
     def _drain(self, timeout: float) -> None:
         """Everything the sources delivered since last time, one batch per source and form.
@@ -155,18 +202,21 @@ class DataPipeline:
         """
         pending: dict[tuple[int, bool], tuple[Source, list]] = {}
         deadline = time.monotonic() + timeout
-        while True:
+        taken = 0
+        while taken < DRAIN_MAX_RECORDS:
             try:
                 source, raw, items = self._inbox.get(
                     timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 break
             _, gathered = pending.setdefault((id(source), raw), (source, []))
+            before = len(gathered)
             if raw:
                 for chunk in items:
                     gathered.extend(chunk.splitlines())
             else:
                 gathered.extend(items)
+            taken += len(gathered) - before
         for (_, raw), (source, items) in pending.items():
             batch, rejected = (parse_lines if raw else from_dicts)(items)
             if rejected:
@@ -182,9 +232,13 @@ class DataPipeline:
     def _screen(self, batch) -> None:
         """Moderate the newest customer posts into the feed (aggregates count everything)."""
         for post in batch.posts(last=FEED_SIZE):
-            decision = self.moderator.screen(post.to_dict())
+            record = post.to_dict()
+            for key in ("text", "author", "handle"):
+                if isinstance(record.get(key), str) and len(record[key]) > FEED_TEXT_CHARS:
+                    record[key] = record[key][: FEED_TEXT_CHARS - 1] + "\u2026"
+            decision = self.moderator.screen(record)
             if decision.action == "show" and decision.post is not None:
-                self.feed.appendleft(decision.post)
+                self.add_to_feed(decision.post)
 
     def _save(self) -> None:
         if self.store is not None:

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from itertools import chain, compress
+from itertools import chain, compress, count
 from operator import itemgetter
 from typing import Any
 
@@ -532,27 +532,27 @@ def _categorical(
     """
     if column is None:
         return Categorical(np.zeros(n, dtype=np.int32), [""])
-    try:
-        distinct = dict.fromkeys(column)
+    first_row: dict[Any, int] = {}
+    try:  # one dict pass: each row's value as the row where it first appears
+        first = np.fromiter(map(first_row.setdefault, column, count()), dtype=np.int64, count=n)
     except TypeError:  # an unhashable value (a list, an object): certainly not a string
         _mark(bad, [type(v) not in (str, type(None)) for v in column])
         column = [v if type(v) is str else None for v in column]
-        distinct = dict.fromkeys(column)
+        first_row = {}
+        first = np.fromiter(map(first_row.setdefault, column, count()), dtype=np.int64, count=n)
     vocab: dict[str, int] = {"": 0}
-    codes_of: dict[Any, int] = {}
+    code_at = np.zeros(n, dtype=np.int32)
     invalid = []
-    for raw in distinct:
+    for raw, row in first_row.items():
         value = raw if type(raw) is str else None
         if value is not None and check is not None:
             value = check(value)
         if value is None and raw is not None:
-            invalid.append(raw)
-        codes_of[raw] = vocab.setdefault(value or "", len(vocab))
-    codes = lookup(codes_of, column, np.int32)
+            invalid.append(row)
+        code_at[row] = vocab.setdefault(value or "", len(vocab))
     if invalid:
-        bad_set = set(invalid)
-        _mark(bad, [v in bad_set for v in column])
-    return Categorical(codes, list(vocab))
+        bad |= np.isin(first, invalid)
+    return Categorical(code_at[first], list(vocab))
 
 
 @functools.cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from controller.posts import from_dicts
 from controller.sources.base import RawSink, Sink, Source, normalise_post
 
 
@@ -47,10 +48,12 @@ class WebhookSource(Source):
         posts = []
         for item in batch:
             try:
-                posts.append(normalise_post(item, network="webhook", brands=self.brands,
-                                            own_accounts=self.own_accounts))
-            except ValueError:
+                post = normalise_post(item, network="webhook", brands=self.brands,
+                                      own_accounts=self.own_accounts)
+            except (ValueError, TypeError, OverflowError):
                 continue
+            if len(from_dicts([post])[0]):  # the aggregation's own rules decide, not a guess
+                posts.append(post)
         rejected = len(batch) - len(posts)
         self.count_dropped(rejected, "invalid pushed posts")
         self.emit(posts)

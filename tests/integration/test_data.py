@@ -121,3 +121,22 @@ def test_a_dead_source_is_degraded_on_the_status_and_the_rest_goes_on(tmp_path, 
     assert answer.status_code == 200 and answer.json() == {"accepted": 1, "rejected": 1}
     wait_for(lambda: day_volume(snapshot(connect), "acme") == 1, 30,
              "the webhook post in the aggregates")
+
+
+def test_odd_request_bodies_get_400s_and_an_idle_wall_sends_no_frames(tmp_path, spawn):
+    _, connect, http = start_controller(spawn, tmp_path, ["simulator?rate=0.001", "webhook"],
+                                        tmp_path / "s.sqlite")
+    base = f"http://127.0.0.1:{http}"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    wait_for(lambda: api_status(http), 30, "the HTTP API")
+    for bad in ({"factor": 1e308}, {"factor": True}, {"minutes": -1}, {"brand": 5},
+                {"terms": [1]}, {"kind": ""}):
+        answer = requests.post(f"{base}/api/spike", json=bad, headers=auth, timeout=10)
+        assert answer.status_code == 400, (bad, answer.text)
+    odd = [{"id": "a", "time": 10 ** 400, "text": "x"}, {"id": "b", "time": time.time(),
+                                                          "text": "fine", "language": "english"}]
+    answer = requests.post(f"{base}/api/ingest", json={"posts": odd}, headers=auth, timeout=10)
+    assert answer.status_code == 200 and answer.json() == {"accepted": 0, "rejected": 2}
+    seq = wait_for(lambda: (s := api_status(http)) and s["seq"], 10, "a first frame")
+    time.sleep(2.0)
+    assert api_status(http)["seq"] - seq <= 2, "frames must not go out when nothing changed"

@@ -211,6 +211,26 @@ def test_terms_leave_out_urls_handles_hashtags_stop_words_and_numbers():
     assert terms["by_brand"]["acme"][0] == {"term": "outage", "count": 3}
 
 
+
+def test_terms_count_the_text_of_the_first_term_posts_per_minute_and_brand():
+    agg = Aggregator(BRANDS, "acme", term_posts=2)
+    t = 1_700_000_040.0  # a minute starts here
+
+    def post(i: int, text: str, at: float, brand: str = "acme") -> dict:
+        return {"id": f"p{i}", "time": at, "text": text, "brand": brand, "hashtags": ["h"]}
+
+    agg.ingest(from_dicts([post(0, "first", t + 5), post(1, "second", t + 1),
+                           post(2, "third", t + 2), post(3, "other", t + 3, "globex")])[0])
+    agg.ingest(from_dicts([post(4, "fourth", t + 4), post(5, "next", t + 60)])[0])
+    restored = Aggregator.from_state(json.loads(json.dumps(agg.to_state())))
+    for a in (agg, restored):
+        a.ingest(from_dicts([post(6, "late", t + 6), post(7, "evening", t + 61)])[0])
+        frame = a.frame(t + 90)
+        assert {e["term"] for e in frame["terms"]["by_brand"]["acme"]} == {
+            "first", "second", "next", "evening"}  # arrival order, not time order
+        assert frame["terms"]["by_brand"]["globex"] == [{"term": "other", "count": 1}]
+        assert frame["hashtags"]["by_brand"]["acme"] == [{"tag": "h", "count": 7}]
+
 PARIS = ZoneInfo("Europe/Paris")
 MARCH_25_2024 = 1_711_324_800  # a Monday, UTC; Paris changes to summer time that Sunday
 
