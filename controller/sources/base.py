@@ -176,6 +176,26 @@ class Source:
         """Hand a batch of normalised posts to the sink; a failing sink costs the batch only."""
         self._deliver(self._sink, posts)
 
+    def emit_new(self, items: Iterable[Any], to_post: Callable[[Any], dict[str, Any]],
+                 seen: Any, unmapped: str) -> None:
+        """Map polled items to posts and emit, oldest first, those not seen before.
+
+        Items that do not map (`to_post` raises, as odd JSON makes it do) are
+        counted as dropped, with `unmapped` as the reason.
+        """
+        posts, bad = [], 0
+        for item in items:
+            try:
+                post = to_post(item)
+            except (ValueError, TypeError, AttributeError):
+                bad += 1
+                continue
+            if seen.add(post["id"]):
+                posts.append(post)
+        self.count_dropped(bad, unmapped)
+        posts.sort(key=lambda p: p["time"])
+        self.emit(posts)
+
     def emit_raw(self, lines: list[bytes]) -> None:
         """Hand a batch of raw JSON lines to the raw sink (the controller's fast path)."""
         self._deliver(self._raw_sink, lines)

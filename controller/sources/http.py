@@ -256,19 +256,12 @@ class HttpSource(Source):
             answer = response.json()
         except ValueError as exc:
             raise SourceError(f"{self.url}: malformed JSON ({exc})") from None
-        posts, bad = [], 0
-        for item in self.mapping.find_items(answer):
-            try:
-                post = normalise_post(self.mapping.apply(item), network="http",
-                                      brands=self.brands, own_accounts=self.own_accounts)
-            except ValueError:
-                bad += 1
-                continue
-            if self.seen.add(post["id"]):
-                posts.append(post)
-        self.count_dropped(bad, "items that do not map to a post")
-        posts.sort(key=lambda p: p["time"])
-        self.emit(posts)
+        self.emit_new(
+            self.mapping.find_items(answer),
+            lambda item: normalise_post(self.mapping.apply(item), network="http",
+                                        brands=self.brands, own_accounts=self.own_accounts),
+            self.seen, "items that do not map to a post",
+        )
         return self.interval
 
     def close(self) -> None:

@@ -165,19 +165,8 @@ class MastodonSource(Source):
             newest = max((s["id"] for s in statuses), key=_id_key)
             if self.since_id is None or _id_key(newest) > _id_key(self.since_id):
                 self.since_id = newest
-        posts, bad = [], 0
-        for status in sorted(statuses, key=lambda s: _id_key(s["id"])):
-            if status.get("reblog"):
-                continue
-            try:
-                post = self.to_post(status)
-            except (ValueError, TypeError, AttributeError):
-                bad += 1
-                continue
-            if self.seen.add(post["id"]):
-                posts.append(post)
-        self.count_dropped(bad, "statuses that do not map to a post")
-        self.emit(posts)
+        originals = (s for s in statuses if not s.get("reblog"))  # boosts are skipped
+        self.emit_new(originals, self.to_post, self.seen, "statuses that do not map to a post")
 
     def to_post(self, status: dict[str, Any]) -> dict[str, Any]:
         """The normalised post of one status.

@@ -71,18 +71,8 @@ class RssSource(Source):
         if not feed.entries and (feed.bozo or not feed.version):
             reason = feed.get("bozo_exception") or "not RSS or Atom"
             raise SourceError(f"{self.url}: unreadable feed ({reason})")
-        posts, bad = [], 0
-        for entry in feed.entries:
-            try:
-                post = self.to_post(entry, feed.feed)
-            except ValueError:
-                bad += 1
-                continue
-            if self.seen.add(post["id"]):
-                posts.append(post)
-        self.count_dropped(bad, "entries without id, link or title")
-        posts.sort(key=lambda p: p["time"])
-        self.emit(posts)
+        self.emit_new(feed.entries, lambda entry: self.to_post(entry, feed.feed), self.seen,
+                      "entries without id, link or title")
         return self.interval
 
     def to_post(self, entry: Any, channel: Any) -> dict[str, Any]:
