@@ -226,7 +226,8 @@ def _wait_until_showing(connect: str, wall: Wall, scenario: str, stopping: list)
         except TimeoutError:
             continue
         showing = {
-            r["id"] for r in status["renderers"] if r["connected"] and r.get("scenario") == scenario
+            r["id"] for r in status["renderers"]
+            if r["connected"] and r.get("synced") and r.get("scenario") == scenario
         }
         missing = [d for d in wall.ids if d not in showing]
         if not missing:

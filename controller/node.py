@@ -397,9 +397,13 @@ class Controller:
             log.warning("dropped a request of unknown kind %r", msg.kind)
 
     def _connected(self, now: float) -> set[str]:
-        """Displays of this wall whose renderer has reported recently."""
+        """Displays of this wall whose renderer reports recently and receives what we publish.
+
+        A renderer that has only just connected may not get a published order
+        yet; switches and captures do not wait for it.
+        """
         return {d for d in self.display_ids if d in self.renderers and
-                self.renderers[d].connected(now)}
+                self.renderers[d].connected(now) and self.renderers[d].report.get("synced")}
 
     def _status(self, body: dict) -> RendererStatus:
         """The record of the renderer that sent `body`.

@@ -86,6 +86,8 @@ class Link:
         self._events: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._stop = threading.Event()
         self.dropped = 0
+        # True while published traffic arrives (heartbeats at least): the link really works.
+        self.hearing = False
         # Controller clock at publish -> our clock at receipt, for recent messages (seconds).
         self.receipt_s: deque[float] = deque(maxlen=RECEIPT_SAMPLES)
         self._thread = threading.Thread(
@@ -214,6 +216,7 @@ class _Agent:
     def _heard_from_controller(self) -> None:
         """Published traffic (heartbeats at least) proves the whole link works."""
         self.last_published = time.time()
+        self.link.hearing = True
         if self.stale_reported:
             self.stale_reported = False
             self._emit("link", {"stale_since": None})
@@ -309,6 +312,7 @@ class _Agent:
             self._ping()
         silent_since = max(self.last_published, self.last_rebuild)
         if now - silent_since > STALE_AFTER_S:
+            self.link.hearing = False
             if self.last_published and not self.stale_reported:
                 self.stale_reported = True
                 self._emit("link", {"stale_since": self.last_published})

@@ -364,6 +364,7 @@ class Renderer:
             {
                 **self.stats.summary(),
                 "seq": self.seq,
+                "synced": self.link.hearing and self.view is not None,
                 "receipt_ms": self._receipt_ms(),
                 "scenario": self.view.scenario.name if self.view else None,
                 "activated_tick": self.activated_tick,

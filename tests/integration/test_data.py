@@ -107,7 +107,7 @@ def test_a_dead_source_is_degraded_on_the_status_and_the_rest_goes_on(tmp_path, 
         and s, 30, "the dead source to show as degraded")
     assert {x["name"]: x["state"] for x in status["sources"]}.get("webhook") in ("ok", "starting")
     spawn(wall_command("renderer", "--connect", connect, "--display", "r0c0"))
-    wait_for(lambda: (s := api_status(http)) and s["renderers"][0]["connected"], 60, "renderer")
+    wait_for(lambda: (s := api_status(http)) and s["renderers"][0].get("synced"), 60, "renderer")
     shot = control_request(connect, "capture", {"dir": str(tmp_path / "shot")}, timeout_s=30)
     image = np.asarray(Image.open(shot["paths"]["r0c0"]).convert("RGB")).astype(int)
     amber = (image[..., 0] > 200) & (image[..., 1] > 140) & (image[..., 2] < 140)

@@ -97,7 +97,7 @@ def test_demo_restarts_a_renderer_killed_with_sigkill(tmp_path, spawn):
             status = control_request(connect, "status", {}, timeout_s=2)
         except TimeoutError:
             return False
-        return all(r["connected"] and r.get("scenario") == "testcard"
+        return all(r["connected"] and r.get("synced") and r.get("scenario") == "testcard"
                    for r in status["renderers"]) and status
 
     wait_for(all_showing, 60, "all renderers showing the testcard")

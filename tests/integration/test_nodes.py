@@ -29,7 +29,8 @@ def showing(connect: str, displays: set[str], scenario: str = "testcard"):
     status = status_or_none(connect)
     if status is None:
         return None
-    ok = {r["id"] for r in status["renderers"] if r["connected"] and r.get("scenario") == scenario}
+    ok = {r["id"] for r in status["renderers"]
+          if r["connected"] and r.get("synced") and r.get("scenario") == scenario}
     return status if displays <= ok else None
 
 

@@ -35,7 +35,8 @@ def connected(connect: str, displays: set[str], scenario: str = "testcard"):
         status = control_request(connect, "status", {}, timeout_s=1.5)
     except TimeoutError:
         return None
-    ok = {r["id"] for r in status["renderers"] if r["connected"] and r.get("scenario") == scenario}
+    ok = {r["id"] for r in status["renderers"]
+          if r["connected"] and r.get("synced") and r.get("scenario") == scenario}
     return status if displays <= ok else None
 
 

@@ -24,7 +24,7 @@ def showing(connect: str, display: str, scenario: str):
     current = status(connect)
     rows = {r["id"]: r for r in (current or {}).get("renderers", [])}
     row = rows.get(display, {})
-    return row if row.get("connected") and row.get("scenario") == scenario else None
+    return row if row.get("synced") and row.get("scenario") == scenario else None
 
 
 def test_bad_fonts_never_stop_a_renderer(tmp_path, spawn):

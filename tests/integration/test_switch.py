@@ -33,7 +33,7 @@ def rows_showing(connect: str, displays, scenario: str, curve=None):
     if current is None:
         return None
     rows = {r["id"]: r for r in current["renderers"]
-            if r["connected"] and r.get("scenario") == scenario}
+            if r["connected"] and r.get("synced") and r.get("scenario") == scenario}
     return rows if set(displays) <= rows.keys() else None
 
 
