@@ -5,6 +5,7 @@
                           committed, with the tick and controller-clock time it activates
     GET  /api/status      the controller's status (renderers, sources, alerts)
     GET  /api/health      {"ok": true}, for load balancers and watchdogs
+    POST /api/tour/start {"scenarios": [...], "seconds": S} | /api/tour/stop: visitor tours
     POST /api/ingest, /api/spike, /api/alerts/ack and /api/moderation/*: the data
                           path (webhook posts, simulator crisis, alerts, approvals)
 
@@ -67,6 +68,8 @@ ROUTES: dict[str, dict[str, str]] = {
     "/api/moderation/approve": {"POST": "_post_moderation_approve"},
     "/api/moderation/reject": {"POST": "_post_moderation_reject"},
     "/api/moderation/audit": {"GET": "_get_moderation_audit"},
+    "/api/tour/start": {"POST": "_post_tour_start"},
+    "/api/tour/stop": {"POST": "_post_tour_stop"},
 }
 CHANGES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -419,6 +422,34 @@ class _HandlerMixin:
             raise _ApiError(503, "the controller is shutting down") from None
         self._send_json(200, result)
 
+    # --- visitor tours ---------------------------------------------------------------
+
+    def _post_tour_start(self) -> None:
+        from controller.node import UnknownScenario
+
+        body = self._json_body() if self._content_length() else {}  # no body: the defaults
+        names = body.get("scenarios")
+        if names is not None and (not isinstance(names, list) or not names
+                                  or not all(isinstance(n, str) for n in names)):
+            raise _ApiError(400, '"scenarios" must be a non-empty list of scenario names')
+        seconds = body.get("seconds", TOUR_SECONDS_DEFAULT)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not (
+            TOUR_SECONDS_MIN <= seconds <= TOUR_SECONDS_MAX
+        ):
+            raise _ApiError(400, f'"seconds" must be a number from {TOUR_SECONDS_MIN:g} '
+                                 f"to {TOUR_SECONDS_MAX:g}")
+        controller = self.server.api.controller
+        try:
+            result = self._ask(lambda: controller.start_tour(names, float(seconds)))
+        except UnknownScenario as exc:
+            raise _ApiError(404, str(exc)) from None
+        self._send_json(200, result)
+
+    def _post_tour_stop(self) -> None:
+        self._discard_body()
+        controller = self.server.api.controller
+        self._send_json(200, self._ask(controller.stop_tour))
+
     # --- data: webhook, crisis spike, alerts, moderation ------------------------------
 
     def _pipeline(self):
@@ -591,6 +622,7 @@ class _HandlerMixin:
 _classes: tuple[type, type] | None = None
 
 
+TOUR_SECONDS_DEFAULT, TOUR_SECONDS_MIN, TOUR_SECONDS_MAX = 30.0, 1.0, 3600.0
 SPIKE_LIMITS = {"minutes": (0.5, 1440.0), "factor": (1.0, 100.0)}
 
 

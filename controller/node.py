@@ -46,6 +46,7 @@ SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
 MAX_REQUESTS_PER_TURN = 500
+TOUR_SECONDS = 30.0
 
 
 @dataclass
@@ -88,6 +89,20 @@ class _Switch:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "tick": self.tick}
 
 
+@dataclass
+class Tour:
+    """A visitor tour: scenarios shown in turn, `seconds` each."""
+
+    scenarios: list[str]
+    seconds: float
+    index: int
+    next_at: float
+
+    def wire(self) -> dict[str, Any]:
+        current = self.scenarios[self.index] if self.index >= 0 else None
+        return {"scenarios": self.scenarios, "seconds": self.seconds, "current": current}
+
+
 class UnknownScenario(WallError):
     """A switch to a scenario the controller does not have."""
 
@@ -116,6 +131,7 @@ class Controller:
         self.scenario_name = active
         self.data: dict[str, Any] = {}
         self.pipeline = None  # the DataPipeline feeding data frames, when there are sources
+        self.tour: Tour | None = None
         self.display_ids = list(display_ids)
         self.epoch = random.getrandbits(31)
         self.seq = 0
@@ -203,6 +219,7 @@ class Controller:
                 frames = self.router.recv_multipart()
                 self._on_request(frames, time.time())
             now = time.time()
+            self._advance_tour(now)
             self._advance_switch(now)
             if now >= next_beat:
                 self._publish("hb", {"scenario": self.scenario_name}, seq=self.seq)
@@ -247,6 +264,47 @@ class Controller:
                     future.set_result(fn())
                 except Exception as exc:  # handed to the caller's thread
                     future.set_exception(exc)
+
+    # --- visitor tours (loop thread: call through `call()`) -----------------------------
+
+    def start_tour(self, names: list[str] | None = None, seconds: float = TOUR_SECONDS) -> dict:
+        """Cycle the wall through scenarios, each shown for `seconds`, until `stop_tour`.
+
+        While a tour runs, the feed follows the stricter tour moderation policy.
+
+        Raises:
+            UnknownScenario: a name the controller does not have.
+        """
+        names = list(names) if names else sorted(self.scenarios)
+        unknown = [n for n in names if n not in self.scenarios]
+        if unknown:
+            raise UnknownScenario(f"no scenario {', '.join(map(repr, unknown))} for the tour")
+        self.tour = Tour(names, seconds, index=-1, next_at=0.0)
+        if self.pipeline is not None:
+            self.pipeline.moderator.set_tour(True)
+        log.info("tour started: %s, %g s each", ", ".join(names), seconds)
+        self._advance_tour(time.time())
+        return self.tour.wire()
+
+    def stop_tour(self) -> dict:
+        """End the tour; the wall stays on the scenario it shows."""
+        was = self.tour.wire() if self.tour else None
+        self.tour = None
+        if self.pipeline is not None:
+            self.pipeline.moderator.set_tour(False)
+        return {"stopped": was is not None, "scenario": self.scenario_name}
+
+    def _advance_tour(self, now: float) -> None:
+        tour = self.tour
+        if tour is None or now < tour.next_at or self._switch or self._queued_switches:
+            return
+        tour.index = (tour.index + 1) % len(tour.scenarios)
+        tour.next_at = now + tour.seconds
+        name = tour.scenarios[tour.index]
+        if name != self.scenario_name:
+            started: Future = Future()
+            started.set_running_or_notify_cancel()
+            self._queued_switches.append((name, started, now))
 
     # --- publishing -----------------------------------------------------------------
 
@@ -461,6 +519,7 @@ class Controller:
             "renderers": rows,
             "sources": self.pipeline.source_status() if self.pipeline else [],
             "alerts": self.data.get("alerts", []),
+            "tour": self.tour.wire() if self.tour else None,
         }
 
 

@@ -140,3 +140,51 @@ def test_odd_request_bodies_get_400s_and_an_idle_wall_sends_no_frames(tmp_path, 
     seq = wait_for(lambda: (s := api_status(http)) and s["seq"], 10, "a first frame")
     time.sleep(2.0)
     assert api_status(http)["seq"] - seq <= 2, "frames must not go out when nothing changed"
+
+
+def test_a_tour_cycles_scenarios_and_applies_the_stricter_feed_policy(tmp_path, spawn):
+    policy = write_yaml(tmp_path / "policy.yaml", {"moderation": {"tour": {
+        "block_terms": ["refund"]}}})
+    scenarios = tmp_path / "scenarios"
+    write_yaml(scenarios / "a.yaml", {"scenario": {"name": "a", "widgets": [{"kind": "testcard"}]}})
+    write_yaml(scenarios / "b.yaml", {"scenario": {"name": "b", "widgets": [
+        {"kind": "rect", "rect": [0, 0, 1, 1]}]}})
+    wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    connect, http = f"127.0.0.1:{free_port_pair()}", free_port_pair()
+    spawn(wall_command("controller", "--wall", str(wall), "--scenarios", str(scenarios),
+                       "--bind", connect, "--http", f"127.0.0.1:{http}", "--token", TOKEN,
+                       "--source", "webhook", "--store", str(tmp_path / "s.sqlite"),
+                       "--moderation", str(policy)))
+    base, auth = f"http://127.0.0.1:{http}", {"Authorization": f"Bearer {TOKEN}"}
+    wait_for(lambda: api_status(http), 30, "the HTTP API")
+
+    def push(post_id: str) -> None:
+        post = {"id": post_id, "time": time.time(), "text": "I want a refund", "brand": "acme"}
+        answer = requests.post(f"{base}/api/ingest", json={"posts": [post]}, headers=auth,
+                               timeout=10)
+        assert answer.json()["accepted"] == 1
+
+    def in_feed(post_id: str) -> bool:
+        feed = ((snapshot(connect) or {}).get("data") or {}).get("feed") or []
+        return any(p.get("id") == post_id for p in feed)
+
+    started = requests.post(f"{base}/api/tour/start", json={"scenarios": ["b", "a"],
+                            "seconds": 1}, headers=auth, timeout=10)
+    assert started.status_code == 200 and started.json()["scenarios"] == ["b", "a"]
+    seen = set()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not {"a", "b"} <= seen:
+        seen.add(api_status(http)["scenario"])
+        time.sleep(0.2)
+    assert {"a", "b"} <= seen, "the tour shows each of its scenarios in turn"
+    push("during-tour")
+    time.sleep(1.0)
+    assert not in_feed("during-tour"), "the tour policy hides blocked terms from the feed"
+    stopped = requests.post(f"{base}/api/tour/stop", headers=auth, timeout=10)
+    assert stopped.status_code == 200 and stopped.json()["stopped"] is True
+    assert api_status(http)["tour"] is None
+    push("after-tour")
+    wait_for(lambda: in_feed("after-tour"), 10, "the base policy to show the post again")
+    bad = requests.post(f"{base}/api/tour/start", json={"scenarios": ["nope"]}, headers=auth,
+                        timeout=10)
+    assert bad.status_code == 404
