@@ -12,7 +12,7 @@ Schema (unknown keys are ignored; an optional key may be absent or null):
                  after 1970 and at most one day ahead of this machine's clock
     network      str                          "mastodon", "x", "rss", ...
     author       str                          display name
-    handle       str                          "@jane@mastodon.social"
+    handle       str                          "jane@mastodon.social" (no leading @)
     followers    int >= 0                     audience of the author when posted
     text         str
     language     BCP-47 tag ("en", "pt-BR") or ""
