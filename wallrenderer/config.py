@@ -418,6 +418,21 @@ FractionRect = Annotated[
 Cells = Annotated[str, Strict(), AfterValidator(_check_cells)]
 
 
+def _cells_choices(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (_check_cells(value),)
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        return tuple(_check_cells(v) for v in value)
+    raise ValueError(
+        f"cells must be a display id, a span 'first:last' or a list of them, got {value!r}"
+    )
+
+
+# One placement, or alternatives tried in order: the first whose displays all
+# exist on the wall is used, so one scenario fits walls of different sizes.
+CellsChoice = Annotated[tuple[str, ...], BeforeValidator(_cells_choices)]
+
+
 class _Model(BaseModel):
     """Strict, immutable: unknown keys, NaN and '12'-for-12 are all errors."""
 
@@ -491,15 +506,24 @@ class Widget(_Model):
     """Common to every widget: where it sits on the canvas.
 
     `rect` is (x, y, w, h) in fractions of the canvas, origin top-left; `cells`
-    is a display id or span 'first:last' the widget fills exactly. Kinds that
-    cover the whole canvas (`covers_canvas`) take neither.
+    is a display id or span 'first:last' the widget fills exactly, or a list
+    of them tried in order; `within` then takes a part of that rectangle, in
+    fractions of it. Kinds that cover the whole canvas (`covers_canvas`) take
+    none of these.
+
+    Class flags: `bears_text` kinds are checked for text a bezel would cut;
+    `avoids_seams` kinds span panels on purpose and place their own labels
+    off the seams, so they are exempt from that check.
     """
 
     covers_canvas: ClassVar[bool] = False
+    bears_text: ClassVar[bool] = True
+    avoids_seams: ClassVar[bool] = False
 
     kind: str
     rect: FractionRect | None = None
-    cells: Cells | None = None
+    cells: CellsChoice | None = None
+    within: FractionRect | None = None
     _line: int = PrivateAttr(default=0)
 
     @property
@@ -507,12 +531,17 @@ class Widget(_Model):
         """YAML line of the widget (0 when it came as data), for later warnings."""
         return self._line
 
+    @property
+    def cells_choices(self) -> tuple[str, ...]:
+        return self.cells or ()
+
     @model_validator(mode="after")
     def _one_placement(self) -> Widget:
         if self.covers_canvas:
-            if self.rect is not None or self.cells is not None:
+            if self.rect is not None or self.cells is not None or self.within is not None:
                 raise ValueError(
-                    f"a {self.kind} covers the whole canvas; it takes neither 'rect' nor 'cells'"
+                    f"a {self.kind} covers the whole canvas; it takes neither 'rect', 'cells' "
+                    "nor 'within'"
                 )
         elif self.rect is None and self.cells is None:
             raise ValueError("needs 'rect' (fractions of the canvas) or 'cells' (display ids)")
@@ -524,8 +553,11 @@ class Widget(_Model):
 class RectWidget(Widget):
     """Solid fill, used by calibration and tests."""
 
+    bears_text: ClassVar[bool] = False
+
     kind: Literal["rect"]
     color: Color = WHITE
+    radius: NonNegativeNumber = 0.0
 
 
 class TextWidget(Widget):
@@ -545,21 +577,58 @@ class TestcardWidget(Widget):
 
     __test__ = False  # not a pytest test class, despite the name
     covers_canvas: ClassVar[bool] = True
+    bears_text: ClassVar[bool] = False
 
     kind: Literal["testcard"]
     grid_px: PositiveInt = 120
 
 
-WIDGET_KINDS: dict[str, type[Widget]] = {
+FOUNDATION_KINDS: dict[str, type[Widget]] = {
     "rect": RectWidget,
     "text": TextWidget,
     "testcard": TestcardWidget,
 }
 
 
+def widget_kinds() -> dict[str, type[Widget]]:
+    """Every widget kind a scenario may use, by name.
+
+    The data widgets' models live beside their drawing code in
+    `wallrenderer.widgets`, which imports this module, hence the late import.
+    """
+    from wallrenderer.widgets import MODELS
+
+    return {**FOUNDATION_KINDS, **MODELS}
+
+
+class ThemeColors(_Model):
+    """Named colours of a theme; each one overrides the default theme's."""
+
+    background: Color | None = None
+    surface: Color | None = None
+    border: Color | None = None
+    text: Color | None = None
+    text_dim: Color | None = None
+    accent: Color | None = None
+    positive: Color | None = None
+    negative: Color | None = None
+    neutral: Color | None = None
+    warning: Color | None = None
+
+
+class ThemeModel(_Model):
+    """Per-scenario look: colours, series palette, font and type scale."""
+
+    colors: ThemeColors = ThemeColors()
+    series: Annotated[tuple[Color, ...], Field(min_length=1)] | None = None
+    font: Name | None = None
+    font_scale: Annotated[float, Strict(), Field(gt=0.25, le=4)] = 1.0
+
+
 class _ScenarioModel(_Model):
     name: Name
     background: Color = BLACK
+    theme: ThemeModel = ThemeModel()
     widgets: tuple[Any, ...] = ()  # each is validated by its kind's model
 
 
@@ -575,6 +644,15 @@ class Scenario:
     background: RGBA
     widgets: tuple[Widget, ...]
     source: str
+    theme: ThemeModel = ThemeModel()
+
+    def fields(self) -> frozenset[str]:
+        """Data-frame keys its widgets draw from, so the controller sends only those."""
+        from wallrenderer.widgets import VIEWS
+
+        return frozenset(
+            name for w in self.widgets if w.kind in VIEWS for name in VIEWS[w.kind].data_fields(w)
+        )
 
 
 def widget_rect(widget: Widget, wall: Wall) -> Rect:
@@ -590,8 +668,24 @@ def widget_rect(widget: Widget, wall: Wall) -> Rect:
     if widget.covers_canvas:
         return Rect(0, 0, *wall.canvas)
     if widget.cells is not None:
-        return wall.cells_rect(widget.cells)
-    return wall.fraction_rect(widget.rect)
+        box = wall.cells_rect(_cells_on(widget, wall))
+    else:
+        box = wall.fraction_rect(widget.rect)
+    if widget.within is None:
+        return box
+    x, y, w, h = widget.within
+    return Rect(box.x + x * box.w, box.y + y * box.h, w * box.w, h * box.h)
+
+
+def _cells_on(widget: Widget, wall: Wall) -> str:
+    """The first of a widget's `cells` choices whose displays all exist on `wall`."""
+    for choice in widget.cells_choices:
+        if all(part.strip() in wall.ids for part in choice.split(":")):
+            return choice
+    raise GeometryError(
+        f"none of cells {', '.join(widget.cells_choices)} is on wall {wall.name!r} "
+        f"(it has {', '.join(wall.ids)})"
+    )
 
 
 # ----------------------------------------------------------------------------- building
@@ -745,6 +839,7 @@ def _build_scenario(doc: _Doc, walls: Sequence[Wall]) -> tuple[Scenario | None, 
         background=model.scenario.background,
         widgets=tuple(widgets),
         source=doc.source,
+        theme=model.scenario.theme,
     )
     return scenario, report.problems
 
@@ -762,20 +857,28 @@ def _build_widget(report: _Report, raw: Any, loc: Loc) -> Widget | None:
     if kind is None:
         report.add(loc + ("kind",), "missing required field")
         return None
-    if not isinstance(kind, str) or kind not in WIDGET_KINDS:
-        known = ", ".join(sorted(WIDGET_KINDS))
+    kinds = widget_kinds()
+    if not isinstance(kind, str) or kind not in kinds:
+        known = ", ".join(sorted(kinds))
         report.add(loc + ("kind",), f"unknown widget kind {kind!r} (known: {known})")
         return None
-    widget = report.validate(WIDGET_KINDS[kind], raw, loc)
+    widget = report.validate(kinds[kind], raw, loc)
     if widget is not None:
         widget._line = report.doc.line(loc)
     return widget
 
 
 def _check_cells_on(report: _Report, widget: Widget, wall: Wall, loc: Loc) -> None:
-    if widget.cells is None:
+    choices = widget.cells_choices
+    if not choices:
         return
-    for display_id in widget.cells.split(":"):
+    if len(choices) > 1:
+        try:
+            _cells_on(widget, wall)
+        except GeometryError as exc:
+            report.add(loc, str(exc))
+        return
+    for display_id in choices[0].split(":"):
         if display_id not in wall.ids:
             report.add(
                 loc,
@@ -784,12 +887,9 @@ def _check_cells_on(report: _Report, widget: Widget, wall: Wall, loc: Loc) -> No
             )
 
 
-TEXT_KINDS = frozenset({"text"})
-
-
 def _check_seams(report: _Report, widget: Widget, wall: Wall, loc: Loc) -> None:
     """Warn when a bezel would cut through text: place it with `cells:` instead."""
-    if widget.kind not in TEXT_KINDS:
+    if not widget.bears_text or widget.avoids_seams:
         return
     try:
         box = widget_rect(widget, wall)

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 REPORT_INTERVAL_S = 0.5
 RECEIPT_WINDOW = 60
+# A switch cross-fades from the old scenario to the new one over this long,
+# from the switch tick on shared time, so every panel fades in step.
+CROSSFADE_S = 0.4
 FROM_CONTROLLER = ("state", "prepare", "commit", "data", "hb")
 
 
@@ -91,6 +94,7 @@ class Renderer:
         self.data: dict = {}
         self.latency_s = 0.0
         self.prepared: dict[int, PanelView] = {}
+        self.fading: tuple[PanelView, float] | None = None
         self.scheduled: tuple[int, int] | None = None
         self.offscreen = None
         self.clock_offset = 0.0
@@ -155,7 +159,7 @@ class Renderer:
             self._present_waiting(tick)
             return None
         started = time.perf_counter()
-        self.view.render(time_of(tick) + self.latency_s, self._target())
+        self._draw(time_of(tick) + self.latency_s, self._target())
         self.ctx.finish()
         drawn = time.perf_counter() - started
         time.sleep(max(0.0, time_of(tick) - self.shared_now()))
@@ -199,6 +203,8 @@ class Renderer:
             self._commit(body["id"], body["tick"])
         elif kind == "data":
             self.data = apply_delta(self.data, body)
+            for view in self._views():
+                view.set_data(self.data)
             self._show_status()
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
@@ -237,6 +243,7 @@ class Renderer:
         )
         try:
             view.set_scenario(scenario)
+            view.set_data(self.data)
         except Exception as exc:  # keep the wall lit whatever the scenario does
             view.release()
             log.error("cannot build scenario %s here: %s", scenario.name, exc)
@@ -250,6 +257,8 @@ class Renderer:
             return
         wall, scenario = loaded
         self.data = body.get("data") or {}
+        for view in self._views():
+            view.set_data(self.data)
         self._drop_prepared()
         if self.view is None or self.view.wall != wall or self.view.scenario != scenario:
             view = self._new_view(wall, scenario)
@@ -295,16 +304,45 @@ class Renderer:
         view = self.prepared.pop(switch_id, None)
         if view is None:
             return
-        self._replace_view(view)
+        self._replace_view(view, fade_from=time_of(switch_tick))
         self.activated_tick, self.activated_at = tick, None
         if tick > switch_tick:
             log.warning("switch %d shown at tick %d, %d late", switch_id, tick, tick - switch_tick)
 
-    def _replace_view(self, view: PanelView) -> None:
+    def _replace_view(self, view: PanelView, fade_from: float | None = None) -> None:
+        """Show `view` from now on; with `fade_from`, cross-fade from the old one from then."""
+        self._end_fade()
         if self.view is not None:
-            self.view.release()
+            if fade_from is None:
+                self.view.release()
+            else:
+                self.fading = (self.view, fade_from)
         self.view = view
         self._show_status()
+
+    def _end_fade(self) -> None:
+        if self.fading is not None:
+            self.fading[0].release()
+            self.fading = None
+
+    def _views(self) -> list[PanelView]:
+        """Every view that draws data: the shown one, one fading out, prepared ones."""
+        views = [self.view] if self.view is not None else []
+        if self.fading is not None:
+            views.append(self.fading[0])
+        return views + list(self.prepared.values())
+
+    def _draw(self, t: float, target) -> None:
+        """The frame for shared time `t`, blending in the new scenario during a cross-fade."""
+        if self.fading is not None:
+            old, start = self.fading
+            progress = (t - start) / CROSSFADE_S
+            if progress < 1.0:
+                old.render(t, target)
+                self.view.render(t, target, alpha=max(0.0, progress))
+                return
+            self._end_fade()
+        self.view.render(t, target)
 
     def _drop_prepared(self) -> None:
         for view in self.prepared.values():
@@ -347,7 +385,7 @@ class Renderer:
         for order in [o for o in self.pending_captures if now >= o["at"]]:
             self.pending_captures.remove(order)
             fbo = self._offscreen()
-            self.view.render(order["at"] + self.latency_s, fbo)
+            self._draw(order["at"] + self.latency_s, fbo)
             path = Path(order["dir"]) / f"{self.options.display}.png"
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -383,6 +421,7 @@ class Renderer:
 
     def close(self) -> None:
         self._drop_prepared()
+        self._end_fade()
         if self.view is not None:
             self.view.release()
             self.view = None

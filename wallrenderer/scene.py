@@ -9,7 +9,6 @@ the panel is mounted.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 import moderngl
 import numpy as np
@@ -20,6 +19,16 @@ from wallrenderer.errors import WallError
 from wallrenderer.geometry import Panel, Rect, Wall
 from wallrenderer.gl import release_framebuffer
 from wallrenderer.shaders import ProgramCache
+from wallrenderer.widgets import VIEWS
+from wallrenderer.widgets.base import (
+    GROUPS_PER_WIDGET,
+    SHAPE_COLUMNS,
+    Draw,
+    TextItem,
+    WidgetView,
+    native_px,
+)
+from wallrenderer.widgets.theme import Theme
 
 log = logging.getLogger(__name__)
 
@@ -28,18 +37,29 @@ _BLEND = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA)
 SWEEP_PERIOD_S = 8.0
 MAX_GLYPH_PX = 384
 OVERLAY_RGBA = (1.0, 0.75, 0.3, 0.9)
+_TEXT_COLUMNS = 13  # glyphs.LAYOUT_COLUMNS plus the animation group
+_NO_CLIP = (1.0, 0.0, -1.0, 0.0)
+_STILL = (0.0, 0.0, 1.0, 0.0)
 
 
-@dataclass(frozen=True)
-class TextItem:
-    """One block of text to lay out inside a canvas box."""
+class _WidgetSlot:
+    """One widget on this panel: its view, its groups and what its last build produced."""
 
-    text: str
-    box: Rect
-    color: tuple[float, float, float, float]
-    align: str = "center"
-    size: float | None = None
-    font: str | None = None
+    def __init__(self, view: WidgetView, first_group: int):
+        self.view = view
+        self.first_group = first_group
+        self.key: tuple | None = None
+        self.shapes = np.zeros((0, SHAPE_COLUMNS), "f4")
+        self.text: dict[tuple[str, int], np.ndarray] = {}
+        self.clips: dict[int, Rect | None] = {}
+        self.built = False
+
+
+def _same_key(a: tuple | None, b: tuple) -> bool:
+    """Data keys compare by identity first: unchanged frame fields keep their objects."""
+    if a is None or len(a) != len(b):
+        return False
+    return all(x is y or x == y for x, y in zip(a, b, strict=True))
 
 
 class _InstancedQuads:
@@ -81,7 +101,9 @@ class _TextBatch:
     def __init__(self, ctx, programs: ProgramCache, atlas: glyphs.GlyphAtlas):
         self.atlas = atlas
         program = programs.get("text.vert.glsl", "text.frag.glsl")
-        self.quads = _InstancedQuads(ctx, program, ["in_quad", "in_uv", "in_color"], "4f 4f 4f")
+        self.quads = _InstancedQuads(
+            ctx, program, ["in_quad", "in_uv", "in_color", "in_group"], "4f 4f 4f 1f"
+        )
         self.texture = None
         self.ctx = ctx
         self.rows: list[np.ndarray] = []
@@ -153,9 +175,12 @@ class PanelView:
         self.programs = programs or ProgramCache(ctx)
         self._own_programs = programs is None
         self.scenario: Scenario | None = None
-        self._scene_rects: list[tuple] = []
-        self._scene_texts: list[TextItem] = []
+        self.theme = Theme()
+        self.data: dict = {}
+        self._slots: list[_WidgetSlot] = []
+        self._static_texts: list[TextItem] = []
         self._overlay: str | None = None
+        self._content_dirty = True
         self.background = (0.0, 0.0, 0.0, 1.0)
         self.draw_calls = 0
         self._matrix = self.panel.canvas_to_ndc().T.astype("f4").tobytes()
@@ -163,62 +188,142 @@ class PanelView:
             ctx, self.programs.get("rect.vert.glsl", "rect.frag.glsl"),
             ["in_rect", "in_color"], "4f 4f",
         )
+        self._shapes = _InstancedQuads(
+            ctx, self.programs.get("shape.vert.glsl", "shape.frag.glsl"),
+            ["in_geom", "in_params", "in_color", "in_border", "in_angles"], "4f 4f 4f 4f 2f",
+        )
+        self._groups = np.zeros((2, 1, 4), "f4")
+        self._groups_texture: moderngl.Texture | None = None
         self._testcard_program = self.programs.get("testcard.vert.glsl", "testcard.frag.glsl")
         self._testcard = ctx.vertex_array(
             self._testcard_program, [(self._rects.corner, "2f", "in_corner")]
         )
         self._testcard_grid: float | None = None
-        self._testcard_frame: moderngl.Framebuffer | None = None
+        self._testcard_frame: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
         self._sweep = _InstancedQuads(
             ctx, self._rects.program, ["in_rect", "in_color"], "4f 4f"
         )
         self._text: dict[tuple[str, int], _TextBatch] = {}
         self._post = None
-        self._post_vao = None
+        self._fullscreen: dict[str, moderngl.VertexArray] = {}
 
     def set_scenario(self, scenario: Scenario) -> None:
-        """Build the GPU batches for a scenario; called on a switch, not per frame."""
+        """Set up a scenario's widgets; called on a switch, not per frame."""
         self.scenario = scenario
         self.background = scenario.background
-        rect_rows, texts = [], []
+        panel_h = min(p.rect.h for p in self.wall.panels)
+        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
         self._testcard_grid = None
         self._drop_testcard_frame()
+        self._static_texts = []
+        self._slots = []
+        own = self.wall.panel(self.panel.id).rect
         for widget in scenario.widgets:
             box = widget_rect(widget, self.wall)
             if widget.kind == "testcard":
                 self._testcard_grid = float(widget.grid_px)
-                texts += self._testcard_labels()
-            elif not self.wall.panel(self.panel.id).rect.intersects(box):
-                continue
-            elif widget.kind == "rect":
-                rect_rows.append((*box.as_tuple(), *widget.color))
-            elif widget.kind == "text":
-                pad = widget.padding * min(box.w, box.h)
-                texts.append(
-                    TextItem(
-                        widget.text, box.inset(pad), widget.color, widget.align, widget.size,
-                        widget.font,
-                    )
-                )
-        self._scene_rects, self._scene_texts = rect_rows, texts
-        self._upload_content()
+                self._static_texts += self._testcard_labels()
+            elif own.intersects(box):
+                view = VIEWS[widget.kind](widget, box, self.theme)
+                self._slots.append(_WidgetSlot(view, 1 + len(self._slots) * GROUPS_PER_WIDGET))
+        self._groups = np.zeros((2, 1 + len(self._slots) * GROUPS_PER_WIDGET, 4), "f4")
+        self._groups[0] = _STILL
+        self._groups[1] = _NO_CLIP
+        self._content_dirty = True
+
+    def set_data(self, data: dict) -> None:
+        """The latest data frame; widgets whose fields changed rebuild at the next frame."""
+        self.data = data
 
     def set_overlay(self, text: str | None) -> None:
         """A small status note in this panel's bottom-right corner (e.g. stale data), or none."""
         if text == self._overlay:
             return
         self._overlay = text
-        self._upload_content()
+        self._content_dirty = True
+
+    def _update(self, t: float) -> None:
+        """Rebuild widgets whose data changed, then upload; move animated groups."""
+        changed = self._content_dirty
+        for slot in self._slots:
+            key = slot.view.key(self.data, t)
+            if slot.built and _same_key(slot.key, key):
+                continue
+            self._build(slot, key, t)
+            changed = True
+        if changed:
+            self._upload_content()
+        moving = False
+        for slot in self._slots:
+            if slot.view.animated:
+                for m in slot.view.motion(t):
+                    dx = round(m.dx * self.px_per_canvas) / self.px_per_canvas
+                    dy = round(m.dy * self.px_per_canvas) / self.px_per_canvas
+                    self._groups[0, slot.first_group + m.group] = (dx, dy, m.alpha, 0.0)
+                moving = True
+        if changed or moving or self._groups_texture is None:
+            self._sync_groups()
+
+    def _build(self, slot: _WidgetSlot, key: tuple, t: float) -> None:
+        font = self._font(self.theme.font)
+        draw = Draw(self.wall, self.wall.panel(self.panel.id).rect, self.px_per_canvas,
+                    self.theme, font or str(glyphs.find_font()))
+        try:
+            slot.view.build(draw, self.data, t)
+        except Exception:  # noqa: BLE001 - a widget's bug must not blank the wall
+            log.exception("widget %s failed to draw; it shows nothing until its data changes",
+                          slot.view.spec.kind)
+            draw = Draw(self.wall, draw.panel, self.px_per_canvas, self.theme, draw.font)
+        slot.key, slot.built = key, True
+        shapes = np.array(draw.shapes, "f4").reshape(-1, SHAPE_COLUMNS)
+        shapes[:, 7] += slot.first_group
+        slot.shapes = shapes
+        slot.text = self._layout_text(draw.texts, slot.first_group)
+        slot.clips = draw.clips
+        span = slice(slot.first_group, slot.first_group + GROUPS_PER_WIDGET)
+        self._groups[0, span] = _STILL
+        self._groups[1, span] = _NO_CLIP
+        for group, clip in draw.clips.items():
+            if clip is not None:
+                self._groups[1, slot.first_group + group] = (
+                    clip.x, clip.y, clip.right, clip.bottom
+                )
 
     def _upload_content(self) -> None:
-        rects, texts = list(self._scene_rects), list(self._scene_texts)
+        self._content_dirty = False
+        rects = []
+        texts = list(self._static_texts)
         if self._overlay:
             r = self.wall.panel(self.panel.id).rect
             box = Rect(r.right - 0.34 * r.w, r.bottom - 0.055 * r.h, 0.33 * r.w, 0.045 * r.h)
             rects.append((*box.as_tuple(), 0.0, 0.0, 0.0, 0.65))
             texts.append(TextItem(self._overlay, box.inset(0.1 * box.h), OVERLAY_RGBA, "right"))
         self._rects.upload(np.array(rects, dtype="f4").reshape(-1, 8))
-        self._layout_text(texts)
+        parts = [slot.shapes for slot in self._slots if len(slot.shapes)]
+        self._shapes.upload(np.concatenate(parts) if parts else np.zeros((0, SHAPE_COLUMNS), "f4"))
+        rows: dict[tuple[str, int], list[np.ndarray]] = {}
+        for key, quads in self._layout_text(texts, 0).items():
+            rows.setdefault(key, []).append(quads)
+        for slot in self._slots:
+            for key, quads in slot.text.items():
+                rows.setdefault(key, []).append(quads)
+        for key in rows:
+            self._batch(*key)
+        for key, batch in self._text.items():
+            parts = rows.get(key)
+            batch.quads.upload(
+                np.concatenate(parts) if parts else np.zeros((0, _TEXT_COLUMNS), "f4")
+            )
+
+    def _sync_groups(self) -> None:
+        data = np.ascontiguousarray(self._groups)
+        width = data.shape[1]
+        if self._groups_texture is None or self._groups_texture.width != width:
+            if self._groups_texture is not None:
+                self._groups_texture.release()
+            self._groups_texture = self.ctx.texture((width, 2), 4, dtype="f4")
+            self._groups_texture.filter = (moderngl.NEAREST, moderngl.NEAREST)
+        self._groups_texture.write(data.tobytes())
 
     def _testcard_labels(self) -> list[TextItem]:
         """Each panel's id and resolution in large type, centred on that panel."""
@@ -238,42 +343,51 @@ class PanelView:
         own = self.panel.rect
         return [i for i in items if i.box.intersects(own)]
 
-    def _layout_text(self, items: list[TextItem]) -> None:
+    def _layout_text(
+        self, items: list[TextItem], first_group: int
+    ) -> dict[tuple[str, int], np.ndarray]:
         """Lay text out at this panel's native pixel size, then map quads back to canvas units.
 
-        Glyphs larger than MAX_GLYPH_PX are rasterised at that size and scaled up,
-        so huge text costs bounded memory and always fits the atlas.
+        Sizes are rounded down to a ladder of steps (`native_px`) so a whole
+        scenario uses few atlases and draw calls. Glyphs larger than
+        MAX_GLYPH_PX are rasterised at that size and scaled up, so huge text
+        costs bounded memory and always fits the atlas.
         """
         rows: dict[tuple[str, int], list[np.ndarray]] = {}
+        own = self.panel.rect
         for item in items:
-            font = self._font(item.font)
+            box = item.box
+            if not box.intersects(own) and item.group == 0:
+                continue
+            font = self._font(item.font or self.theme.font)
             if font is None:
                 continue
-            box = item.box
             s = self.px_per_canvas
             if item.size is not None:
-                px = max(1, round(item.size * s))
+                px = native_px(item.size, s)
             else:
-                px = glyphs.fit_font_px(font, item.text, box.w * s, box.h * s)
+                limit = None if item.max_size is None else native_px(item.max_size, s)
+                px = native_px(glyphs.fit_font_px(font, item.text, box.w * s, box.h * s, limit), 1)
             if px > MAX_GLYPH_PX:
                 s *= MAX_GLYPH_PX / px
                 px = MAX_GLYPH_PX
             batch = self._batch(font, px)
             _, block_h = glyphs.measure_text(batch.atlas, item.text)
             anchor = {"left": box.x, "center": box.x + box.w / 2, "right": box.right}[item.align]
-            top = box.y + (box.h - block_h / s) / 2
+            free = box.h - block_h / s
+            top = box.y + {"top": 0.0, "center": free / 2, "bottom": free}[item.valign]
             x0, y0 = self._snap(anchor, top)
             quads = glyphs.layout_text(batch.atlas, item.text, 0.0, 0.0, item.color, item.align)
             if not len(quads):
                 continue
-            quads = quads.copy()
-            quads[:, 0] = x0 + quads[:, 0] / s
-            quads[:, 1] = y0 + quads[:, 1] / s
-            quads[:, 2:4] /= s
-            rows.setdefault((font, px), []).append(quads)
-        for key, batch in self._text.items():
-            parts = rows.get(key)
-            batch.quads.upload(np.concatenate(parts) if parts else np.zeros((0, 12), "f4"))
+            out = np.empty((len(quads), _TEXT_COLUMNS), "f4")
+            out[:, :12] = quads
+            out[:, 0] = x0 + quads[:, 0] / s
+            out[:, 1] = y0 + quads[:, 1] / s
+            out[:, 2:4] /= s
+            out[:, 12] = first_group + item.group
+            rows.setdefault((font, px), []).append(out)
+        return {key: np.concatenate(parts) for key, parts in rows.items()}
 
     def _font(self, name: str | None) -> str | None:
         """The font file for a widget, else the default one; None (logged) if neither loads."""
@@ -295,58 +409,102 @@ class PanelView:
             self._text[key] = _TextBatch(self.ctx, self.programs, glyphs.GlyphAtlas(font, px))
         return self._text[key]
 
-    def render(self, t: float, target: moderngl.Framebuffer) -> None:
-        """Draw the frame for shared wall-clock time `t` into `target`."""
+    def render(self, t: float, target: moderngl.Framebuffer, alpha: float = 1.0) -> None:
+        """Draw the frame for shared wall-clock time `t` into `target`.
+
+        With `alpha` below 1 the scene is blended over what `target` already
+        holds (the previous scenario during a cross-fade) instead of clearing it.
+        """
+        self._update(t)
         calibrated = not self.panel.color.is_identity
         scene_fbo = self._post_target(target.size) if calibrated else target
         scene_fbo.use()
         self.ctx.viewport = (0, 0, *target.size)
-        if self._testcard_grid is None:
-            scene_fbo.clear(*self.background)
         self.ctx.enable(moderngl.BLEND)
         self.ctx.blend_func = _BLEND
         calls = 0
-        for program in (self._rects.program, self._testcard_program):
+        if alpha < 1.0:
+            calls += self._fill(scene_fbo, self.background, alpha)
+        elif self._testcard_grid is None:
+            scene_fbo.clear(*self.background)
+        for program in (self._rects.program, self._testcard_program, self._shapes.program):
             program["u_canvas_to_ndc"].write(self._matrix)
+        self._groups_texture.use(1)
         if self._testcard_grid is not None:
-            calls += self._draw_testcard(scene_fbo, t)
+            calls += self._draw_testcard(scene_fbo, t, alpha)
         calls += self._rects.draw()
+        if self._shapes.count:
+            self._shapes.program["u_groups"] = 1
+            self._shapes.program["u_alpha"] = alpha
+            calls += self._shapes.draw()
         for batch in self._text.values():
             if batch.quads.count:
-                batch.quads.program["u_canvas_to_ndc"].write(self._matrix)
+                program = batch.quads.program
+                program["u_canvas_to_ndc"].write(self._matrix)
+                program["u_groups"] = 1
+                program["u_alpha"] = alpha
                 calls += batch.draw()
         if calibrated:
             calls += self._apply_calibration(target)
         self.ctx.disable(moderngl.BLEND)
         self.draw_calls = calls
 
-    def _draw_testcard(self, target: moderngl.Framebuffer, t: float) -> int:
+    def _fullscreen_vao(self, fragment: str) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        program = self.programs.get("fullscreen.vert.glsl", fragment)
+        if fragment not in self._fullscreen:
+            self._fullscreen[fragment] = self.ctx.vertex_array(
+                program, [(self._rects.corner, "2f", "in_corner")]
+            )
+        return program, self._fullscreen[fragment]
+
+    def _fill(self, target: moderngl.Framebuffer, color, alpha: float) -> int:
+        """Blend a flat colour over the whole target (a cross-fade's incoming background)."""
+        program, vao = self._fullscreen_vao("fill.frag.glsl")
+        program["u_color"] = (*color[:3], color[3] * alpha)
+        target.use()
+        vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+        return 1
+
+    def _draw_testcard(self, target: moderngl.Framebuffer, t: float, alpha: float) -> int:
         """Copy the static pattern (drawn once per size) and draw the moving bar on top.
 
         The bar sweeps the whole canvas every 8 s of shared time, so it crosses
         from panel to panel without a jump when the clocks agree.
         """
-        if self._testcard_frame is None or self._testcard_frame.size != target.size:
+        if self._testcard_frame is None or self._testcard_frame[1].size != target.size:
             self._drop_testcard_frame()
-            self._testcard_frame = self.ctx.simple_framebuffer(target.size)
-            self._testcard_frame.use()
-            self._testcard_frame.clear(*self.background)
+            texture = self.ctx.texture(target.size, 4)
+            self._testcard_frame = (texture, self.ctx.framebuffer([texture]))
+            frame = self._testcard_frame[1]
+            frame.use()
+            frame.clear(*self.background)
             prog = self._testcard_program
             prog["u_canvas"] = self.wall.canvas
             prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
             prog["u_grid"] = self._testcard_grid
+            self.ctx.disable(moderngl.BLEND)
             self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
+            self.ctx.enable(moderngl.BLEND)
             target.use()
-        self.ctx.copy_framebuffer(target, self._testcard_frame)
+        if alpha >= 1.0:
+            self.ctx.copy_framebuffer(target, self._testcard_frame[1])
+        else:
+            program, vao = self._fullscreen_vao("blit.frag.glsl")
+            program["u_image"] = 0
+            program["u_alpha"] = alpha
+            self._testcard_frame[0].use(0)
+            vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
         canvas_w, canvas_h = self.wall.canvas
         bar_w = 12.0 / self.px_per_canvas
         x = (t % SWEEP_PERIOD_S) / SWEEP_PERIOD_S * canvas_w - bar_w / 2
-        self._sweep.upload(np.array([[x, 0.0, bar_w, canvas_h, 0.3, 1.0, 0.4, 1.0]], "f4"))
+        self._sweep.upload(np.array([[x, 0.0, bar_w, canvas_h, 0.3, 1.0, 0.4, alpha]], "f4"))
         return 1 + self._sweep.draw()
 
     def _drop_testcard_frame(self) -> None:
         if self._testcard_frame is not None:
-            release_framebuffer(self.ctx, self._testcard_frame)
+            texture, fbo = self._testcard_frame
+            release_framebuffer(self.ctx, fbo)
+            texture.release()
             self._testcard_frame = None
 
     def _post_target(self, size: tuple[int, int]) -> moderngl.Framebuffer:
@@ -357,11 +515,7 @@ class PanelView:
         return self._post[1]
 
     def _apply_calibration(self, target: moderngl.Framebuffer) -> int:
-        program = self.programs.get("fullscreen.vert.glsl", "color.frag.glsl")
-        if self._post_vao is None:
-            self._post_vao = self.ctx.vertex_array(
-                program, [(self._rects.corner, "2f", "in_corner")]
-            )
+        program, vao = self._fullscreen_vao("color.frag.glsl")
         color = self.panel.color
         program["u_gain"] = color.gain
         program["u_gamma"] = color.gamma
@@ -370,7 +524,7 @@ class PanelView:
         target.use()
         self.ctx.disable(moderngl.BLEND)
         self._post[0].use(0)
-        self._post_vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+        vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
         return 1
 
     def _release_post(self) -> None:
@@ -389,11 +543,15 @@ class PanelView:
         if self._rects is not None:
             self._sweep.release()
             self._testcard.release()
+            self._shapes.release()
             self._rects.release()
             self._rects = None
-        if self._post_vao is not None:
-            self._post_vao.release()
-            self._post_vao = None
+        for vao in self._fullscreen.values():
+            vao.release()
+        self._fullscreen.clear()
+        if self._groups_texture is not None:
+            self._groups_texture.release()
+            self._groups_texture = None
         self._release_post()
         if self._own_programs:
             self.programs.release()
