@@ -30,3 +30,19 @@ MIXED_WALL = {
         ],
     }
 }
+
+# Panels big enough for widget text to be legible in test images, small enough for llvmpipe.
+WIDGET_WALL = {
+    "wall": {
+        "name": "widgets-2x2",
+        "grid": {
+            "rows": 2,
+            "cols": 2,
+            "panel": {
+                "resolution": [640, 360],
+                "active_mm": [403.2, 226.8],
+                "bezel_mm": {"left": 3.0, "right": 3.0, "top": 2.0, "bottom": 2.0},
+            },
+        },
+    }
+}

@@ -24,6 +24,7 @@ from wallrenderer.widgets.base import (
     GROUPS_PER_WIDGET,
     SHAPE_COLUMNS,
     Draw,
+    Layer,
     TextItem,
     WidgetView,
     native_px,
@@ -178,6 +179,7 @@ class PanelView:
         self.theme = Theme()
         self.data: dict = {}
         self._slots: list[_WidgetSlot] = []
+        self._layers: list[Layer] = []
         self._static_texts: list[TextItem] = []
         self._overlay: str | None = None
         self._content_dirty = True
@@ -217,6 +219,7 @@ class PanelView:
         self._drop_testcard_frame()
         self._static_texts = []
         self._slots = []
+        self._release_layers()
         own = self.wall.panel(self.panel.id).rect
         for widget in scenario.widgets:
             box = widget_rect(widget, self.wall)
@@ -226,6 +229,9 @@ class PanelView:
             elif own.intersects(box):
                 view = VIEWS[widget.kind](widget, box, self.theme)
                 self._slots.append(_WidgetSlot(view, 1 + len(self._slots) * GROUPS_PER_WIDGET))
+                layer = view.create_layer(self.ctx, self.programs, self.panel)
+                if layer is not None:
+                    self._layers.append(layer)
         self._groups = np.zeros((2, 1 + len(self._slots) * GROUPS_PER_WIDGET, 4), "f4")
         self._groups[0] = _STILL
         self._groups[1] = _NO_CLIP
@@ -437,6 +443,10 @@ class PanelView:
             self._shapes.program["u_groups"] = 1
             self._shapes.program["u_alpha"] = alpha
             calls += self._shapes.draw()
+        for layer in self._layers:
+            calls += layer.draw(self._matrix, alpha)
+            self.ctx.enable(moderngl.BLEND)
+            self.ctx.blend_func = _BLEND
         for batch in self._text.values():
             if batch.quads.count:
                 program = batch.quads.program
@@ -534,8 +544,14 @@ class PanelView:
             texture.release()
             self._post = None
 
+    def _release_layers(self) -> None:
+        for layer in self._layers:
+            layer.release()
+        self._layers = []
+
     def release(self) -> None:
         """Free GPU objects now; safe to call twice (never left to __del__)."""
+        self._release_layers()
         for batch in self._text.values():
             batch.release()
         self._text.clear()

@@ -8,11 +8,26 @@ below exports `KINDS = {name: (model, view)}`.
 from __future__ import annotations
 
 from wallrenderer.config import Widget
-from wallrenderer.widgets import kpi
+from wallrenderer.widgets import (
+    alert,
+    bars,
+    clock,
+    feed,
+    gauge,
+    image,
+    kpi,
+    leaderboard,
+    ticker,
+    timeseries,
+    topics,
+    worldmap,
+)
 from wallrenderer.widgets.base import WidgetView
 from wallrenderer.widgets.basic import RectView, TextView
 
-_MODULES = (kpi,)
+_MODULES = (
+    kpi, timeseries, bars, leaderboard, feed, ticker, topics, worldmap, image, gauge, alert, clock,
+)
 _KINDS: dict[str, tuple[type[Widget], type[WidgetView]]] = {
     name: pair for module in _MODULES for name, pair in module.KINDS.items()
 }

@@ -23,7 +23,7 @@ import numpy as np
 
 from wallrenderer import glyphs
 from wallrenderer.config import RGBA, Widget
-from wallrenderer.geometry import Rect, Wall
+from wallrenderer.geometry import Panel, Rect, Wall
 from wallrenderer.widgets.theme import Theme
 
 TAU = 2 * math.pi
@@ -316,6 +316,17 @@ def split(
     return parts
 
 
+class Layer:
+    """A widget's own GPU drawing, for what shapes and text cannot express."""
+
+    def draw(self, canvas_to_ndc: bytes, alpha: float) -> int:
+        """Draw into the bound framebuffer; returns the number of draw calls."""
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+
 class WidgetView:
     """Base of every widget's drawing code.
 
@@ -351,6 +362,14 @@ class WidgetView:
     @property
     def animated(self) -> bool:
         return type(self).motion is not WidgetView.motion
+
+    def create_layer(self, ctx: Any, programs: Any, panel: Panel) -> Layer | None:
+        """GPU resources of the widget's own (a map's country texture, an image), or None.
+
+        Called once when the scenario is set on a panel; the layer is drawn
+        after the shapes and before the text, and released with the panel's view.
+        """
+        return None
 
     def padding(self) -> float:
         """Inner margin of the widget's card, in canvas pixels."""

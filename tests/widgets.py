@@ -1,0 +1,64 @@
+"""Drawing one widget on a test wall and checking where its pixels land."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pixels import grow, predicted_mask
+from walls import WIDGET_WALL
+
+from wallrenderer.config import scenario_from_data, wall_from_data, widget_rect
+from wallrenderer.geometry import Rect, Wall
+from wallrenderer.preview import render_panels
+
+BACKGROUND = "#000000"
+
+
+def widget_scene(wall: Wall, widgets: list[dict[str, Any]], theme: dict | None = None):
+    body: dict[str, Any] = {"name": "t", "background": BACKGROUND, "widgets": widgets}
+    if theme:
+        body["theme"] = theme
+    return scenario_from_data({"scenario": body}, wall=wall)
+
+
+def draw_widget(
+    ctx, widget: dict[str, Any], data: dict[str, Any], t: float = 0.0,
+    wall_data: dict = WIDGET_WALL,
+) -> tuple[Wall, Rect, dict[str, np.ndarray]]:
+    """Frames of every panel with only `widget` on the wall; also its canvas box."""
+    wall = wall_from_data(wall_data)
+    scenario = widget_scene(wall, [widget])
+    frames = render_panels(ctx, wall, scenario, data, t)
+    return wall, widget_rect(scenario.widgets[0], wall), frames
+
+
+def lit(image: np.ndarray, threshold: int = 24) -> np.ndarray:
+    """Pixels that differ from the black background."""
+    return image.max(axis=-1) > threshold
+
+
+def assert_only_inside(wall: Wall, box: Rect, frames: dict[str, np.ndarray]) -> int:
+    """Nothing is drawn outside `box` on any panel (1 px of anti-aliasing allowed).
+
+    Returns the number of lit pixels inside, so tests can also check that
+    something was drawn at all.
+    """
+    inside = 0
+    for panel in wall.panels:
+        image = frames[panel.id]
+        allowed = grow(predicted_mask(panel, box))
+        stray = lit(image) & ~allowed
+        assert not stray.any(), f"{panel.id}: {stray.sum()} pixels drawn outside the widget"
+        inside += int((lit(image) & allowed).sum())
+    return inside
+
+
+def region(wall: Wall, frames: dict[str, np.ndarray], box: Rect) -> np.ndarray:
+    """Lit-pixel mask of the canvas part `box` on the panel that holds its centre."""
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    for panel in wall.panels:
+        r = panel.rect
+        if r.x <= cx < r.right and r.y <= cy < r.bottom:
+            return lit(frames[panel.id]) & predicted_mask(panel, box)
+    raise AssertionError(f"no panel under {box}")

@@ -1,0 +1,5 @@
+"""`image`: a logo or picture from the layouts folder."""
+
+from __future__ import annotations
+
+KINDS: dict = {}

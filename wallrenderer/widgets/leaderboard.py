@@ -1,0 +1,5 @@
+"""`leaderboard`: top authors by reach, with rank changes."""
+
+from __future__ import annotations
+
+KINDS: dict = {}

@@ -1,0 +1,5 @@
+"""`timeseries`: several series with axes, gridlines and legend."""
+
+from __future__ import annotations
+
+KINDS: dict = {}

@@ -1,0 +1,5 @@
+"""`topics`: trending hashtags and terms sized by count."""
+
+from __future__ import annotations
+
+KINDS: dict = {}
