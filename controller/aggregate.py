@@ -37,6 +37,9 @@ NET_SENTIMENT_FORMULA = (
     "positive: compound >= 0.05, negative: compound <= -0.05 (VADER thresholds)"
 )
 VOLUME_WINDOWS = {"1m": 60, "15m": 900, "1h": 3600, "24h": 86400}
+# Windows whose previous period (the same length just before) is in the frame,
+# for "versus the previous period" figures; a previous day would need 48 h of bins.
+PREVIOUS_WINDOWS = (60, 900, 3600)
 FRAME_FIELDS = (
     "time", "brands", "own_brand", "volume", "series", "share_of_voice", "sentiment",
     "hashtags", "terms", "authors", "countries", "response", "alerts", "totals",
@@ -681,14 +684,10 @@ class Aggregator:
         self.check_alerts(now)
         second = math.floor(now)
         minute = second // 60
-        mentions = {}
-        for name, span in VOLUME_WINDOWS.items():
-            if span <= SECOND_BINS:
-                mask = self._seconds.window(second, span)
-                mentions[name] = self._per_second[mask, :, 0].sum(axis=0)
-            else:
-                mask = self._minutes.window(minute, span // 60)
-                mentions[name] = self._per_minute[mask, :, 0].sum(axis=0)
+        mentions = {name: self._mentions(second, second, span)
+                    for name, span in VOLUME_WINDOWS.items()}
+        previous = {name: self._mentions(second, second - span, span)
+                    for name, span in VOLUME_WINDOWS.items() if span in PREVIOUS_WINDOWS}
         hour = self._per_second[self._seconds.window(second, 3600)].sum(axis=0)
         return {
             "time": float(now),
@@ -698,6 +697,9 @@ class Aggregator:
                 "windows_s": dict(VOLUME_WINDOWS),
                 "by_brand": self._by_brand(lambda b: {w: int(c[b]) for w, c in mentions.items()}),
                 "total": {w: int(c.sum()) for w, c in mentions.items()},
+                "previous_by_brand": self._by_brand(
+                    lambda b: {w: int(c[b]) for w, c in previous.items()}),
+                "previous_total": {w: int(c.sum()) for w, c in previous.items()},
             },
             "series": self._series(minute),
             "share_of_voice": self._share_of_voice(hour[:, 0]),
@@ -714,6 +716,13 @@ class Aggregator:
             "totals": {"ingested": self._ingested, "rejected": self._rejected,
                        "too_old": self._too_old},
         }
+
+    def _mentions(self, now_second: int, end_second: int, span: int) -> np.ndarray:
+        """Mentions per brand in (end - span, end], in whole minutes beyond the second bins."""
+        if now_second - (end_second - span) <= SECOND_BINS:
+            return self._per_second[self._seconds.window(end_second, span), :, 0].sum(axis=0)
+        mask = self._minutes.window(end_second // 60, span // 60)
+        return self._per_minute[mask, :, 0].sum(axis=0)
 
     def _by_brand(self, value: Any) -> dict[str, Any]:
         return {name: value(b) for b, name in enumerate(self.brands)}

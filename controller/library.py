@@ -45,6 +45,7 @@ class Library:
     wall_data: dict[str, Any]
     scenarios: dict[str, dict[str, Any]]
     problems: list[str]
+    fields: dict[str, frozenset[str]]
 
 
 def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None) -> Library:
@@ -63,6 +64,7 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
     names = {f.stem for f in files}
     files += [builtin / f"{name}.yaml" for name in BUILTIN_SCENARIOS if name not in names]
     scenarios: dict[str, dict[str, Any]] = {}
+    fields: dict[str, frozenset[str]] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -83,6 +85,7 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
             problems.append(f"{path}: scenario is {size} bytes; the limit is {MAX_SCENARIO_BYTES}")
             continue
         scenarios[scenario.name] = data
+        fields[scenario.name] = scenario.fields()
     for problem in problems:
         log.warning("%s", problem)
-    return Library(wall, wall_data, scenarios, problems)
+    return Library(wall, wall_data, scenarios, problems, fields)

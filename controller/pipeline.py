@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
@@ -49,6 +49,7 @@ class DataPipeline:
             future whose result is False when the frame could not be sent.
         store: where aggregates and the approval queue persist, or None.
         policy: moderation for what the feed shows.
+        fields: the data-frame keys the wall draws now (None: all); asked each frame.
     """
 
     def __init__(
@@ -59,9 +60,11 @@ class DataPipeline:
         store: Store | None = None,
         policy: ModerationPolicy | None = None,
         max_rate_hz: float = 10.0,
+        fields: Callable[[], Iterable[str] | None] = lambda: None,
     ):
         self.brands = list(brands)
         self.publish = publish
+        self.fields = fields
         self.store = store
         self.sources: list[Source] = [
             parse_source_spec(spec, brands={b: [b] for b in self.brands}) for spec in specs
@@ -186,7 +189,7 @@ class DataPipeline:
                 log.warning("a data frame was too large to send; starting again from a full one")
                 self.composer.reset()
             self._last_publish = None
-        delta = self.composer.compose(full, None, time.monotonic())
+        delta = self.composer.compose(full, self.fields(), time.monotonic())
         if delta is not None:
             self._last_publish = self.publish(delta)
 

@@ -64,12 +64,23 @@ def write_posts(path, now: float) -> dict[str, int]:
     return brands
 
 
+def kpi(value: str) -> dict:
+    return {"kind": "kpi", "cells": "r0c0", "label": value, "value": value}
+
+
+# Frames carry only what the shown scenario draws: these widgets read volume and totals.
+VOLUME_SCENARIO = {"scenario": {"name": "volume", "widgets": [
+    kpi("volume.by_brand.acme.24h"), kpi("totals.rejected")]}}
+
+
 def start_controller(spawn, tmp_path, sources, store):
     wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    write_yaml(tmp_path / "scenarios" / "volume.yaml", VOLUME_SCENARIO)
     connect, http = f"127.0.0.1:{free_port_pair()}", free_port_pair()
     argv = ["controller", "--wall", str(wall), "--bind", connect, "--http",
             f"127.0.0.1:{http}", "--token", TOKEN, "--store", str(store),
-            "--brands", "acme,globex"]
+            "--brands", "acme,globex", "--scenarios", str(tmp_path / "scenarios"),
+            "--scenario", "volume"]
     for spec in sources:
         argv += ["--source", spec]
     return spawn(wall_command(*argv)), connect, http
@@ -88,6 +99,7 @@ def test_replayed_posts_become_data_frames_that_survive_a_restart(tmp_path, spaw
     body = wait_for(counted, 60, "the replayed posts in the snapshot's data")
     assert day_volume(body, "globex") == expected["globex"]
     assert body["data"]["totals"]["rejected"] == 1
+    assert "terms" not in body["data"] and "feed" not in body["data"], "no widget draws them"
     status = wait_for(lambda: api_status(http), 30, "the HTTP status")
     replay = next(s for s in status["sources"] if s["name"].startswith("replay"))
     assert replay["state"] in ("ok", "stopped") and replay["dropped"] == 1
@@ -146,9 +158,10 @@ def test_a_tour_cycles_scenarios_and_applies_the_stricter_feed_policy(tmp_path, 
     policy = write_yaml(tmp_path / "policy.yaml", {"moderation": {"tour": {
         "block_terms": ["refund"]}}})
     scenarios = tmp_path / "scenarios"
-    write_yaml(scenarios / "a.yaml", {"scenario": {"name": "a", "widgets": [{"kind": "testcard"}]}})
+    write_yaml(scenarios / "a.yaml", {"scenario": {"name": "a", "widgets": [
+        {"kind": "testcard"}, kpi("feed.0.text")]}})
     write_yaml(scenarios / "b.yaml", {"scenario": {"name": "b", "widgets": [
-        {"kind": "rect", "rect": [0, 0, 1, 1]}]}})
+        {"kind": "rect", "rect": [0, 0, 1, 1]}, kpi("feed.0.text")]}})
     wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
     connect, http = f"127.0.0.1:{free_port_pair()}", free_port_pair()
     spawn(wall_command("controller", "--wall", str(wall), "--scenarios", str(scenarios),

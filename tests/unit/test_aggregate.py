@@ -87,6 +87,11 @@ def reference(posts: list[dict], now: float) -> dict:
                "1h": lambda p: in_seconds(p, 3600), "24h": lambda p: in_minutes(p, 1440)}
     volume = {b: {w: sum(1 for p in mentions if p["brand"] == b and inside(p))
                   for w, inside in windows.items()} for b in BRANDS}
+    before = {"1m": lambda p: second - 120 < math.floor(p["time"]) <= second - 60,
+              "15m": lambda p: second - 1800 < math.floor(p["time"]) <= second - 900,
+              "1h": lambda p: minute - 120 < math.floor(p["time"]) // 60 <= minute - 60}
+    previous = {b: {w: sum(1 for p in mentions if p["brand"] == b and inside(p))
+                    for w, inside in before.items()} for b in BRANDS}
     hour = [p for p in mentions if in_seconds(p, 3600)]
     sentiment = {}
     for b in BRANDS:
@@ -122,8 +127,9 @@ def reference(posts: list[dict], now: float) -> dict:
     series = {b: [sum(1 for p in mentions if p["brand"] == b
                       and math.floor(p["time"]) // 60 == m) for m in range(minute - 59, minute + 1)]
               for b in BRANDS}
-    return {"volume": volume, "sentiment": sentiment, "tags": tags, "tags_by_brand": tags_by_brand,
-            "countries": countries, "authors": authors, "response": response, "series": series}
+    return {"volume": volume, "previous": previous, "sentiment": sentiment, "tags": tags,
+            "tags_by_brand": tags_by_brand, "countries": countries, "authors": authors,
+            "response": response, "series": series}
 
 
 @settings(max_examples=40, deadline=None)
@@ -138,6 +144,9 @@ def test_frame_matches_brute_force_over_random_streams(stream):
     assert frame["volume"]["by_brand"] == ref["volume"]
     assert frame["volume"]["total"] == {w: sum(v[w] for v in ref["volume"].values())
                                         for w in ("1m", "15m", "1h", "24h")}
+    assert frame["volume"]["previous_by_brand"] == ref["previous"]
+    assert frame["volume"]["previous_total"] == {
+        w: sum(v[w] for v in ref["previous"].values()) for w in ("1m", "15m", "1h")}
     assert frame["series"]["by_brand"] == ref["series"]
     assert frame["series"]["start"] == (math.floor(now) // 60 - 59) * 60
 
