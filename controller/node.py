@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 0.5
 RENDERER_GONE_S = 3.0
 CAPTURE_LEAD_S = 0.5
+MIN_CAPTURE_LEAD_S = 0.05
 CAPTURE_TIMEOUT_S = 20.0
 SWITCH_ACK_WAIT_S = 0.38
 SWITCH_DEADLINE_S = 0.5
@@ -47,6 +48,10 @@ COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
 MAX_REQUESTS_PER_TURN = 500
 TOUR_SECONDS = 30.0
+# Sent whatever the scenario: the renderers' status line reads them.
+ALWAYS_SENT = frozenset({"sources", "brands", "own_brand"})
+# A scenario left at a switch keeps its data while it fades out (400 ms), and then some.
+FIELDS_KEPT_S = 2.0
 
 
 @dataclass
@@ -123,12 +128,15 @@ class Controller:
         bind: str,
         zctx=None,
         curve=None,
+        scenario_fields: dict[str, frozenset[str]] | None = None,
     ):
         if active not in scenarios:
             raise UnknownScenario(f"scenario {active!r} not found ({', '.join(sorted(scenarios))})")
         self.wall = wall
         self.scenarios = scenarios
         self.scenario_name = active
+        self.scenario_fields = scenario_fields
+        self._left: tuple[str, float] | None = None
         self.data: dict[str, Any] = {}
         self.pipeline = None  # the DataPipeline feeding data frames, when there are sources
         self.tour: Tour | None = None
@@ -176,6 +184,26 @@ class Controller:
         except BlockingIOError:
             pass  # the pipe is already full of wake-ups
         return future
+
+    def data_fields(self) -> frozenset[str] | None:
+        """Data-frame keys the wall draws now (None: all of them); safe from any thread.
+
+        The scenario being switched to is included from its preparation on, and
+        the one left stays included while it fades out, so no widget on screen
+        ever loses its data.
+        """
+        if self.scenario_fields is None:
+            return None
+        names = {self.scenario_name}
+        switch, left = self._switch, self._left
+        if switch is not None:
+            names.add(switch.name)
+        if left is not None and time.time() < left[1]:
+            names.add(left[0])
+        fields = set(ALWAYS_SENT)
+        for name in names:
+            fields |= self.scenario_fields.get(name, frozenset())
+        return frozenset(fields)
 
     def request_switch(self, name: str) -> Future:
         """Switch the wall to a scenario; the future resolves when the switch is committed.
@@ -371,6 +399,7 @@ class Controller:
             if switch.expected <= switch.acks or waited >= SWITCH_ACK_WAIT_S:
                 self._commit(switch, now)
         elif tick_at(now) >= switch.tick:
+            self._left = (self.scenario_name, now + FIELDS_KEPT_S)
             self.scenario_name = switch.name
             self._switch = None
 
@@ -483,9 +512,12 @@ class Controller:
         """Every connected renderer writes the frame for one shared instant, so the PNGs line up.
 
         Renderers that are not connected are reported missing at once rather than waited for.
+        The request may name the instant (`at`, controller clock, at least 50 ms ahead).
         """
         now = time.time()
         at = now + CAPTURE_LEAD_S
+        if isinstance(body.get("at"), int | float) and not isinstance(body["at"], bool):
+            at = max(now + MIN_CAPTURE_LEAD_S, float(body["at"]))
         expected = self._connected(now)
         absent = sorted(set(self.display_ids) - expected)
         self._captures.append(_Capture(client, at, expected, at + CAPTURE_TIMEOUT_S, absent))
@@ -562,7 +594,8 @@ def run_controller(
         signal.signal(sig, lambda *_: stopping.append(True))
     try:
         controller = Controller(
-            library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve
+            library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve,
+            library.fields,
         )
         if sources:
             store = _open_store(store_path or default_store_path(library.wall.name))
@@ -621,6 +654,7 @@ def _pipeline(controller, sources, brands, store, moderation_path):
         lambda delta: controller.call(lambda: controller.publish_data(delta)),
         store,
         policy,
+        fields=controller.data_fields,
     )
     controller.pipeline = pipeline
     return pipeline

@@ -40,6 +40,9 @@ RECEIPT_WINDOW = 60
 # A switch cross-fades from the old scenario to the new one over this long,
 # from the switch tick on shared time, so every panel fades in step.
 CROSSFADE_S = 0.4
+# The outgoing view is kept a little past the fade so a capture ordered for an
+# instant inside the fade, and served late, still shows that instant.
+FADE_KEPT = 4.0
 FROM_CONTROLLER = ("state", "prepare", "commit", "data", "hb")
 
 
@@ -341,7 +344,8 @@ class Renderer:
                 old.render(t, target)
                 self.view.render(t, target, alpha=max(0.0, progress))
                 return
-            self._end_fade()
+            if progress > FADE_KEPT:
+                self._end_fade()
         self.view.render(t, target)
 
     def _drop_prepared(self) -> None:

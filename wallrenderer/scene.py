@@ -419,7 +419,10 @@ class PanelView:
         """Draw the frame for shared wall-clock time `t` into `target`.
 
         With `alpha` below 1 the scene is blended over what `target` already
-        holds (the previous scenario during a cross-fade) instead of clearing it.
+        holds (the previous scenario during a cross-fade) instead of clearing it:
+        its background at `alpha`, then its content at `alpha`. That costs no
+        extra full-screen pass, and where only one scene has content it is an
+        exact cross-fade.
         """
         self._update(t)
         calibrated = not self.panel.color.is_identity

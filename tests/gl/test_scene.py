@@ -153,3 +153,31 @@ def test_testcard_sweep_bar_is_where_shared_time_puts_it_on_every_panel(ctx):
         other = "r0c1" if display == "r0c0" else "r0c0"
         other_image, _ = render(ctx, wall, other, scen, t=t)
         assert not np.any(np.all(other_image == green, axis=-1)), f"{other} shows the bar too"
+
+
+def test_a_cross_fade_blends_the_incoming_scenario_over_the_outgoing_one(ctx):
+    wall = wall_from_data(SMALL_GRID)
+    red = scenario(wall, [{"kind": "rect", "rect": [0, 0, 1, 1], "color": "#ff0000"}])
+    blue = scenario(wall, [{"kind": "rect", "rect": [0, 0, 0.25, 1], "color": "#0000ff"}],
+                    background="#00ff00")
+    old, new = PanelView(ctx, wall, "r0c0"), PanelView(ctx, wall, "r0c0")
+    fbo = ctx.simple_framebuffer(old.panel.resolution)
+    try:
+        old.set_scenario(red)
+        new.set_scenario(blue)
+        pixels = {}
+        for alpha in (0.0, 0.5, 1.0):
+            old.render(0.0, fbo)
+            new.render(0.0, fbo, alpha=alpha)
+            pixels[alpha] = read_rgb(fbo)
+    finally:
+        old.release()
+        new.release()
+        release_framebuffer(ctx, fbo)
+    left, right = (5, 5), (5, 300)
+    assert tuple(pixels[0.0][left]) == (255, 0, 0) and tuple(pixels[0.0][right]) == (255, 0, 0)
+    assert tuple(pixels[1.0][left]) == (0, 0, 255) and tuple(pixels[1.0][right]) == (0, 255, 0)
+    # Halfway: the new background covers half of the old frame, new content half of that.
+    half_left, half_right = pixels[0.5][left].astype(int), pixels[0.5][right].astype(int)
+    assert abs(half_left - (64, 64, 128)).max() <= 2, half_left
+    assert abs(half_right - (128, 128, 0)).max() <= 2, half_right

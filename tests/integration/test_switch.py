@@ -6,9 +6,11 @@ import os
 import signal
 import time
 
+import numpy as np
 import pytest
 import requests
 from conftest import wait_for, wall_command, write_yaml
+from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
@@ -129,3 +131,22 @@ def test_renderers_without_an_allowed_key_are_refused(tmp_path, spawn):
     connected = sorted(r["id"] for r in current["renderers"] if r["connected"])
     assert connected == ["r0c0"], "renderers with unknown or no keys must be refused"
     assert status(connect) is None, "a plain-text client gets no answer"
+
+
+def test_a_switch_cross_fades_in_step_on_every_panel(wall_with_http, tmp_path):
+    connect, api, renderers = wall_with_http
+    result = switch(api, "other")
+    at = result["activates_at"] + 0.5 * 0.4
+    shot = control_request(connect, "capture", {"dir": str(tmp_path / "mid"), "at": at},
+                           timeout_s=30)
+    assert sorted(shot["paths"]) == sorted(renderers), shot
+    for display, path in shot["paths"].items():
+        image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        # Halfway through, every pixel is half the new green over a quarter of the testcard.
+        green, red = image[..., 1], image[..., 0]
+        assert green.min() >= 120 and green.max() <= 195, (display, green.min(), green.max())
+        assert red.max() <= 66, (display, red.max())
+    after = control_request(connect, "capture", {"dir": str(tmp_path / "after")}, timeout_s=30)
+    for path in after["paths"].values():
+        image = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        assert (image == (0, 255, 0)).all(axis=-1).mean() > 0.99
