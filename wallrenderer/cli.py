@@ -66,13 +66,44 @@ def _renderer(args: argparse.Namespace) -> int:
     return run_renderer(options)
 
 
+def _preview(args: argparse.Namespace) -> int:
+    import time
+    from pathlib import Path
+
+    from PIL import Image
+
+    from controller.library import default_wall_path, load_library
+    from controller.sample import sample_frame
+    from wallrenderer.config import scenario_from_data
+    from wallrenderer.gl import create_headless_context
+    from wallrenderer.preview import render_wall
+
+    library = load_library(args.wall or default_wall_path(), args.scenarios)
+    if args.scenario not in library.scenarios:
+        known = ", ".join(sorted(library.scenarios))
+        print(f"wall preview: no scenario {args.scenario!r} (have: {known})", file=sys.stderr)
+        return 1
+    scenario = scenario_from_data(library.scenarios[args.scenario], wall=library.wall)
+    now = time.time()
+    data = sample_frame(now, spike=args.spike)
+    ctx = create_headless_context()
+    try:
+        image = render_wall(ctx, library.wall, scenario, data, now, args.max_side)
+    finally:
+        ctx.release()
+    out = Path(args.out or f"{args.scenario}.png")
+    Image.fromarray(image).save(out)
+    print(f"wrote {out} ({image.shape[1]} x {image.shape[0]})")
+    return 0
+
+
 def _validate(args: argparse.Namespace) -> int:
     from wallrenderer.config import validate_files
 
     problems = validate_files(args.files, args.wall or ())
     for problem in problems:
         print(problem)
-    errors = [p for p in problems if p.severity == "error"]
+    errors = [p for p in problems if p.severity == "error" or args.strict]
     if not errors:
         print(f"{len(args.files)} file(s) valid", file=sys.stderr)
     return 1 if errors else 0
@@ -183,10 +214,22 @@ def build_parser() -> argparse.ArgumentParser:
     _curve_client_options(ren)
     ren.set_defaults(run=_renderer)
 
+    pre = sub.add_parser("preview", help="draw a scenario on a wall to a PNG, with simulated data")
+    pre.add_argument("scenario", metavar="NAME", help="scenario name (from --scenarios)")
+    pre.add_argument("--wall", help="wall YAML (default: the shipped demo-2x2)")
+    pre.add_argument("--scenarios", help="folder of scenario YAML files (default: shipped)")
+    pre.add_argument("--out", help="PNG to write (default NAME.png)")
+    pre.add_argument("--spike", action="store_true", help="simulate a crisis spike in the data")
+    pre.add_argument("--max-side", type=int, default=3840,
+                     help="longest side of the image in pixels (default 3840)")
+    pre.set_defaults(run=_preview)
+
     val = sub.add_parser("validate", help="check wall and scenario YAML files")
     val.add_argument("files", nargs="+", metavar="FILE")
     val.add_argument("--wall", action="append",
                      help="also check scenarios' display ids against this wall (repeatable)")
+    val.add_argument("--strict", action="store_true",
+                     help="warnings fail too (text a bezel would cut, aspect mismatches)")
     val.set_defaults(run=_validate)
 
     from controller.relay import add_relay_parser

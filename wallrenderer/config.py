@@ -418,19 +418,42 @@ FractionRect = Annotated[
 Cells = Annotated[str, Strict(), AfterValidator(_check_cells)]
 
 
-def _cells_choices(value: Any) -> tuple[str, ...]:
+_CELLS_FORMS = (
+    "cells must be a display id, a span 'first:last', or a list of them (each may be "
+    "{cells: ..., within: [x, y, w, h]}) tried in order"
+)
+
+
+def _cells_choice(value: Any) -> tuple[str, RGBA | None]:
     if isinstance(value, str):
-        return (_check_cells(value),)
-    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
-        return tuple(_check_cells(v) for v in value)
-    raise ValueError(
-        f"cells must be a display id, a span 'first:last' or a list of them, got {value!r}"
-    )
+        return _check_cells(value), None
+    if isinstance(value, dict) and isinstance(value.get("cells"), str):
+        unknown = set(value) - {"cells", "within"}
+        if unknown:
+            raise ValueError(f"a cells choice takes 'cells' and 'within', not {sorted(unknown)}")
+        within = value.get("within")
+        if within is not None:
+            numbers = isinstance(within, list) and len(within) == 4 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+                for v in within
+            )
+            if not numbers:
+                raise ValueError(f"within must be 4 fractions [x, y, w, h], got {within!r}")
+            within = _check_fraction_rect(tuple(float(v) for v in within))
+        return _check_cells(value["cells"]), within
+    raise ValueError(f"{_CELLS_FORMS}, got {value!r}")
+
+
+def _cells_choices(value: Any) -> tuple[tuple[str, RGBA | None], ...]:
+    if isinstance(value, list | tuple) and value:
+        return tuple(_cells_choice(v) for v in value)
+    return (_cells_choice(value),)
 
 
 # One placement, or alternatives tried in order: the first whose displays all
-# exist on the wall is used, so one scenario fits walls of different sizes.
-CellsChoice = Annotated[tuple[str, ...], BeforeValidator(_cells_choices)]
+# exist on the wall is used (with its own `within`, if it has one), so one
+# scenario fits walls of different sizes.
+CellsChoice = Annotated[tuple[tuple[str, Any], ...], BeforeValidator(_cells_choices)]
 
 
 class _Model(BaseModel):
@@ -533,7 +556,7 @@ class Widget(_Model):
 
     @property
     def cells_choices(self) -> tuple[str, ...]:
-        return self.cells or ()
+        return tuple(cells for cells, _ in self.cells or ())
 
     @model_validator(mode="after")
     def _one_placement(self) -> Widget:
@@ -668,19 +691,21 @@ def widget_rect(widget: Widget, wall: Wall) -> Rect:
     if widget.covers_canvas:
         return Rect(0, 0, *wall.canvas)
     if widget.cells is not None:
-        box = wall.cells_rect(_cells_on(widget, wall))
+        cells, within = _cells_on(widget, wall)
+        box = wall.cells_rect(cells)
     else:
-        box = wall.fraction_rect(widget.rect)
-    if widget.within is None:
+        box, within = wall.fraction_rect(widget.rect), None
+    within = within or widget.within
+    if within is None:
         return box
-    x, y, w, h = widget.within
+    x, y, w, h = within
     return Rect(box.x + x * box.w, box.y + y * box.h, w * box.w, h * box.h)
 
 
-def _cells_on(widget: Widget, wall: Wall) -> str:
+def _cells_on(widget: Widget, wall: Wall) -> tuple[str, RGBA | None]:
     """The first of a widget's `cells` choices whose displays all exist on `wall`."""
-    for choice in widget.cells_choices:
-        if all(part.strip() in wall.ids for part in choice.split(":")):
+    for choice in widget.cells:
+        if all(part.strip() in wall.ids for part in choice[0].split(":")):
             return choice
     raise GeometryError(
         f"none of cells {', '.join(widget.cells_choices)} is on wall {wall.name!r} "

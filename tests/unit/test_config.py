@@ -606,3 +606,60 @@ def test_text_straddling_a_bezel_is_a_warning_and_text_on_one_panel_is_not(tmp_p
         (8, "warning", "scenario.widgets[1].cells"),
     ]
     assert "straddles a bezel" in problems[0].message
+
+
+def test_validate_strict_fails_on_text_a_bezel_would_cut(tmp_path, capsys):
+    from wallrenderer.cli import main
+
+    wall = builtin_path("layouts", "walls", "demo-2x2.yaml")
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(textwrap.dedent("""\
+        scenario:
+          name: s
+          widgets:
+            - kind: kpi
+              cells: r0c0:r0c1
+              label: Mentions
+              value: volume.total.1h
+    """))
+    assert main(["validate", str(scenario), "--wall", str(wall)]) == 0
+    assert "kpi straddles a bezel" in capsys.readouterr().out
+    assert main(["validate", "--strict", str(scenario), "--wall", str(wall)]) == 1
+
+
+def test_cells_choices_take_the_first_that_the_wall_has(tmp_path):
+    text = textwrap.dedent("""\
+        scenario:
+          name: s
+          widgets:
+            - kind: rect
+              cells: [r1c1:r1c2, r1c1]
+              within: [0.5, 0, 0.5, 1]
+    """)
+    demo = wall_from_text(builtin_path("layouts", "walls", "demo-2x2.yaml").read_text())
+    hub = wall_from_text(builtin_path("layouts", "walls", "hub-3x2.yaml").read_text())
+    for wall, cells in ((demo, "r1c1"), (hub, "r1c1:r1c2")):
+        widget = scenario_from_text(text, wall=wall).widgets[0]
+        box = wall.cells_rect(cells)
+        assert widget_rect(widget, wall) == Rect(box.x + box.w / 2, box.y, box.w / 2, box.h)
+    lobby = wall_from_text(builtin_path("layouts", "walls", "lobby-mixed.yaml").read_text())
+    with pytest.raises(LayoutError, match="none of cells r1c1:r1c2, r1c1 is on wall"):
+        scenario_from_text(text, wall=lobby)
+
+
+def test_a_cells_choice_may_carry_its_own_within():
+    text = textwrap.dedent("""        scenario:
+          name: s
+          widgets:
+            - kind: rect
+              cells: [r1c2, {cells: r1c1, within: [0, 0, 0.5, 1]}]
+    """)
+    demo = wall_from_text(builtin_path("layouts", "walls", "demo-2x2.yaml").read_text())
+    hub = wall_from_text(builtin_path("layouts", "walls", "hub-3x2.yaml").read_text())
+    assert widget_rect(scenario_from_text(text, wall=hub).widgets[0], hub) == hub.cells_rect("r1c2")
+    half = demo.cells_rect("r1c1")
+    assert widget_rect(scenario_from_text(text, wall=demo).widgets[0], demo) == Rect(
+        half.x, half.y, half.w / 2, half.h)
+    bad = text.replace("within: [0, 0, 0.5, 1]", "within: [0.8, 0, 0.5, 1]")
+    with pytest.raises(LayoutError, match="runs past the right edge"):
+        scenario_from_text(bad, wall=demo)
