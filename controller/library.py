@@ -18,6 +18,7 @@ from wallrenderer.config import LayoutError, load_wall, scenario_from_text
 from wallrenderer.geometry import Wall
 from wallrenderer.protocol import MAX_MESSAGE_BYTES
 from wallrenderer.resources import builtin_path
+from wallrenderer.widgets.image import embed_images
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
             problems.append(f"{path}: scenario name {scenario.name!r} is used twice; ignored")
             continue
         data = yaml.safe_load(text)
+        problems += embed_images(data, path.parent)
         size = len(json.dumps(data, ensure_ascii=False).encode())
         if size > MAX_SCENARIO_BYTES:
             problems.append(f"{path}: scenario is {size} bytes; the limit is {MAX_SCENARIO_BYTES}")

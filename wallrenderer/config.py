@@ -975,7 +975,12 @@ def load_scenario(path: str | Path, wall: Wall | None = None) -> Scenario:
     Raises:
         LayoutError: with every error found.
     """
-    return _scenario_or_raise(*_read(path), wall)
+    from wallrenderer.widgets.image import embed_images  # widgets import this module
+
+    doc, problems = _read(path)
+    if doc is not None:
+        embed_images(doc.data, Path(path).parent)
+    return _scenario_or_raise(doc, problems, wall)
 
 
 def wall_from_text(text: str, source: str = "<text>") -> Wall:

@@ -368,6 +368,8 @@ class WidgetView:
 
         Called once when the scenario is set on a panel; the layer is drawn
         after the shapes and before the text, and released with the panel's view.
+        Texture units 0 and 1 are the scene's (glyph atlases, animation groups):
+        a layer binds its textures from unit 2 on.
         """
         return None
 
