@@ -8,9 +8,17 @@ once per frame) and draws all rows as instanced quads in one call. Nothing here
 touches GL, so it tests without a GPU.
 
 Units are the pixels the atlas was rasterised at, origin top-left, y down.
-Layout is per character with no shaping: bidirectional reordering, Arabic
-joining and emoji or CJK fallback fonts are out of scope, and such text draws
-as whatever glyphs (or notdef boxes) the chosen font has, never raising.
+
+Social posts mix scripts, so each character is drawn with the first font of a
+chain that has it: the primary font, then the installed fonts of
+:data:`FALLBACK_FAMILIES` (CJK, Arabic, symbols, monochrome emoji outlines),
+found through fontconfig and skipped when absent. Colour emoji fonts (bitmap
+CBDT/sbix or layered COLR) cannot go in a single-channel atlas and are left
+out. Advances, kerning, measuring, fitting and rasterising all use the same
+per-character choice, so measured text is exactly the drawn text; only
+characters that no font of the chain has draw as the primary font's notdef
+box. Layout is per character with no shaping: right-to-left text is drawn in
+logical order and Arabic letters in their isolated forms, never raising.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFont
 
 from wallrenderer.errors import WallError
@@ -36,14 +45,39 @@ DEFAULT_FAMILY = "DejaVu Sans"
 FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 # Searched when fontconfig is missing; read at call time so tests can point it elsewhere.
 FONT_DIRS = (Path("/usr/share/fonts"), Path("~/.local/share/fonts"))
+# Tried in this order for characters the primary font lacks: broad sans fonts
+# (Latin, Greek, Cyrillic, Arabic, Hebrew) for a brand font with few scripts,
+# then CJK, then symbols and monochrome emoji. scripts/system-packages.sh
+# installs DejaVu Sans, Droid Sans Fallback and Symbola; the others are used
+# when present.
+FALLBACK_FAMILIES = (
+    "DejaVu Sans",
+    "Noto Sans",
+    "Noto Sans CJK SC",
+    "Droid Sans Fallback",
+    "WenQuanYi Micro Hei",
+    "Noto Sans Arabic",
+    "Noto Sans Hebrew",
+    "Noto Sans Symbols",
+    "Noto Sans Symbols2",
+    "Noto Emoji",
+    "Symbola",
+)
+# Tables of colour fonts: their glyphs are bitmaps or colour layers, not one outline.
+_COLOUR_TABLES = ("CBDT", "sbix", "COLR")
+_OUTLINE_TABLES = ("glyf", "CFF ", "CFF2")
 
 # Column order of the array returned by layout_text, matching the instanced vertex layout.
 LAYOUT_COLUMNS = ("x", "y", "w", "h", "u0", "v0", "u1", "v1", "r", "g", "b", "a")
 
 _ALIGN = {"left": 0.0, "center": 0.5, "right": 1.0}
 # Controls, format characters (bidi marks, ZWJ, soft hyphen) and lone surrogates
-# would draw notdef boxes; they get zero width instead.
+# would draw notdef boxes; they get zero width instead. So do characters that
+# only choose a variant of the glyph before them: variation selectors (the
+# U+FE0F after many emoji) and emoji skin tones, which a monochrome font would
+# draw as a swatch beside the emoji.
 _INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
+_VARIANT_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x180B, 0x180D), (0x1F3FB, 0x1F3FF))
 # New shelves round their height up to a multiple of this so glyphs of slightly
 # different heights share a shelf instead of each opening one.
 _SHELF_ROUND = 8
@@ -85,7 +119,8 @@ def find_font(name: str | os.PathLike[str] | None = None, bold: bool = False) ->
     return found
 
 
-def _fontconfig_match(family: str, bold: bool) -> Path | None:
+def _fontconfig_match(family: str, bold: bool, exact: bool = False) -> Path | None:
+    """Fontconfig's file for a family; with `exact`, None when it would substitute another."""
     if shutil.which("fc-match") is None:
         return None
     # Backslash-escape the characters fontconfig's pattern syntax gives a meaning.
@@ -93,7 +128,7 @@ def _fontconfig_match(family: str, bold: bool) -> Path | None:
     pattern = f"{escaped}:bold" if bold else escaped
     try:
         result = subprocess.run(
-            ["fc-match", "-f", "%{file}", pattern],
+            ["fc-match", "-f", "%{file}\\n%{family}", pattern],
             capture_output=True,
             text=True,
             timeout=10,
@@ -101,9 +136,12 @@ def _fontconfig_match(family: str, bold: bool) -> Path | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    path = Path(result.stdout.strip())
+    file, _, families = result.stdout.partition("\n")
+    path = Path(file.strip())
     # Bitmap fonts (.pcf) and empty answers cannot be loaded by ImageFont.truetype.
     if result.returncode or path.suffix.lower() not in FONT_SUFFIXES or not path.is_file():
+        return None
+    if exact and _squash(family) not in {_squash(f) for f in families.split(",")}:
         return None
     return path
 
@@ -126,6 +164,96 @@ def _squash(name: str) -> str:
     return "".join(c for c in name.lower() if c.isalnum())
 
 
+@functools.cache
+def fallback_fonts() -> tuple[Path, ...]:
+    """Installed files of :data:`FALLBACK_FAMILIES`, in order; absent families are skipped.
+
+    Only exact family matches count: fontconfig would otherwise answer every
+    missing family with the default font. Resolved once, on the first
+    character the primary font lacks.
+    """
+    found: list[Path] = []
+    for family in FALLBACK_FAMILIES:
+        path = _fontconfig_match(family, False, exact=True) or _scan_font_dirs(family, False)
+        if path is not None and path not in found:
+            found.append(path)
+    return tuple(found)
+
+
+@functools.cache
+def _coverage(path: str) -> frozenset[int]:
+    """Code points a font can draw as single-colour outlines (cached per font file).
+
+    Empty for colour emoji fonts and for files that cannot be read, which are
+    then never chosen: a missing or broken fallback must not stop the text.
+    """
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            tables = set(font.keys())
+            if tables.intersection(_COLOUR_TABLES) or not tables.intersection(_OUTLINE_TABLES):
+                logger.info("font %s is not a single-colour outline font; not used", path)
+                return frozenset()
+            return frozenset(font.getBestCmap() or ())
+    except Exception as exc:  # noqa: BLE001 - fontTools raises many types for bad files
+        logger.warning("cannot read the character map of %s (%s); font not used", path, exc)
+        return frozenset()
+
+
+def _invisible(ch: str) -> bool:
+    code = ord(ch)
+    return unicodedata.category(ch) in _INVISIBLE or any(
+        lo <= code <= hi for lo, hi in _VARIANT_SELECTORS
+    )
+
+
+class FontChain:
+    """A primary font and the fallbacks that draw what it lacks, chosen per character.
+
+    Shared by every size of the primary font, so the choice (and the cost of
+    reading character maps) is made once per character.
+    """
+
+    def __init__(self, primary: str):
+        self.primary = primary
+        self._choice: dict[str, str] = {}
+
+    @functools.cached_property
+    def fallbacks(self) -> tuple[str, ...]:
+        return tuple(str(p) for p in fallback_fonts() if str(p) != self.primary)
+
+    def font_for(self, ch: str) -> str:
+        """Path of the first font of the chain with a glyph for `ch` (the primary if none)."""
+        path = self._choice.get(ch)
+        if path is None:
+            code = ord(ch)
+            path = self.primary
+            if code not in _coverage(self.primary):
+                path = next((f for f in self.fallbacks if code in _coverage(f)), self.primary)
+            self._choice[ch] = path
+        return path
+
+
+@functools.cache
+def font_chain(primary: str) -> FontChain:
+    """The cached :class:`FontChain` of a primary font file."""
+    return FontChain(primary)
+
+
+def warm_up() -> None:
+    """Resolve the fallback fonts and their coverage now, not at the first emoji on air.
+
+    The first non-Latin character otherwise costs a frame hitch of about 0.35 s
+    (fontconfig look-ups and reading character maps).
+    """
+    try:
+        chain = font_chain(str(find_font()))
+    except WallError:
+        return
+    chain.font_for("\u4f60")
+    for path in chain.fallbacks:
+        _coverage(path)
+
+
 @functools.lru_cache(maxsize=256)
 def _load_font(path: str, px: int, shaped: bool) -> ImageFont.FreeTypeFont:
     """Open a font once per (path, size, engine); layout and fitting reuse them.
@@ -139,15 +267,18 @@ def _load_font(path: str, px: int, shaped: bool) -> ImageFont.FreeTypeFont:
 
 
 class FontMetrics:
-    """Advances, kerning and vertical metrics of one font at one pixel size.
+    """Advances, kerning and vertical metrics of one font (and its fallbacks) at one pixel size.
 
     Shared by :func:`measure_text`, :func:`layout_text` and :func:`fit_font_px`
     so that a size chosen to fit a box lays out to exactly the measured size.
+    Vertical metrics are the primary font's, so lines keep their spacing
+    whatever fallbacks a text needs; only pairs of the primary font are kerned.
     """
 
     def __init__(self, path: str, px: int):
         self.path = path
         self.px = px
+        self.chain = font_chain(path)
         self.font = _load_font(path, px, shaped=False)
         self.ascent, self.descent = self.font.getmetrics()
         self.line_height = self.ascent + self.descent
@@ -184,16 +315,23 @@ class FontMetrics:
         lines = _lines(text)
         return max(self.pens(line)[1] for line in lines), len(lines) * self.line_height
 
+    def font_for(self, ch: str) -> ImageFont.FreeTypeFont:
+        """The font of the chain that draws `ch` at this size."""
+        path = self.chain.font_for(ch)
+        return self.font if path == self.path else _load_font(path, self.px, shaped=False)
+
     def _char_info(self, ch: str) -> tuple[float, bool]:
-        category = unicodedata.category(ch)
-        if category in _INVISIBLE:
+        if _invisible(ch):
             info = (0.0, False)
         else:
-            advance = self.font.getlength(ch)
+            category = unicodedata.category(ch)
+            font = self.font_for(ch)
+            advance = font.getlength(ch)
             # Marks and right-to-left letters would be shaped (attached, joined)
             # in a pair, so their pair widths are not kerning.
             kernable = (
-                advance > 0
+                font is self.font
+                and advance > 0
                 and category[0] in "LNPS"
                 and unicodedata.bidirectional(ch) not in ("R", "AL")
             )
@@ -334,7 +472,7 @@ class GlyphAtlas:
     def _add(self, ch: str) -> int:
         advance = self.metrics.advance(ch)
         left = top = width = height = x = y = 0
-        bitmap = None if unicodedata.category(ch) in _INVISIBLE else self._rasterise(ch)
+        bitmap = None if _invisible(ch) else self._rasterise(ch)
         if bitmap is not None:
             coverage, left, top = bitmap
             height, width = coverage.shape
@@ -358,7 +496,7 @@ class GlyphAtlas:
         return index
 
     def _rasterise(self, ch: str) -> tuple[np.ndarray, int, int] | None:
-        font = self.metrics.font
+        font = self.metrics.font_for(ch)
         left, top, right, bottom = font.getbbox(ch, anchor="ls")
         if right <= left or bottom <= top:
             return None

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from wallrenderer import glyphs
 from wallrenderer.config import Scenario, scenario_from_data, wall_from_data
 from wallrenderer.dataframe import apply_delta
 from wallrenderer.errors import WallError
@@ -91,6 +92,7 @@ class Renderer:
             )
             self.window.on_close = self.stop
         self.programs = ProgramCache(self.ctx)
+        glyphs.warm_up()
         self.link = Link(options.connect, options.display, curve=options.curve)
         self.wall: Wall | None = None
         self.view: PanelView | None = None

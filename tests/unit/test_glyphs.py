@@ -5,9 +5,12 @@ from __future__ import annotations
 import shutil
 import string
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageFont, features
@@ -36,6 +39,9 @@ AWKWARD = [
     "\r\n\n\n",
     "",
 ]
+# A private-use character no installed font draws: it shows the primary font's notdef.
+NOWHERE = "\U000f0001"
+MIXED = "Héllo 你好 🎉 مرحبا"
 
 
 @pytest.fixture(scope="module")
@@ -191,10 +197,11 @@ def test_full_atlas_skips_glyphs_without_raising(font):
 
 
 def test_missing_character_draws_the_fonts_notdef(font):
-    """Characters the font lacks show its notdef box, not nothing or an error."""
+    """Characters no font of the chain has show the primary's notdef box, not nothing."""
     atlas = GlyphAtlas(font, 32)
-    glyph = atlas.glyph("\U0001f9ff")
+    glyph = atlas.glyph(NOWHERE)
     assert glyph.advance > 0 and glyph.width > 0 and glyph.height > 0
+    assert atlas.metrics.chain.font_for(NOWHERE) == str(font)
 
 
 # --- layout ------------------------------------------------------------------------
@@ -331,6 +338,121 @@ def test_combining_marks_compose_or_stack_on_their_base(shared_atlas):
     assert accent[Y] + accent[H] <= base[Y] + 2
 
 
+# --- fallback fonts ----------------------------------------------------------------
+
+
+def bitmap(atlas, ch):
+    """The coverage pixels of one character's glyph in the atlas."""
+    glyph = atlas.glyph(ch)
+    return atlas.pixels[glyph.atlas_y : glyph.atlas_y + glyph.height,
+                        glyph.atlas_x : glyph.atlas_x + glyph.width]
+
+
+def fallback_for(ch):
+    """The installed fallback font with a glyph for ch; skips where none is installed."""
+    for path in glyphs.fallback_fonts():
+        if ord(ch) in glyphs._coverage(str(path)):
+            return str(path)
+    pytest.skip(f"no fallback font for {ch!r} (scripts/system-packages.sh installs them)")
+
+
+@pytest.mark.parametrize("ch", ["你", "好", "🎉"])
+def test_cjk_and_emoji_draw_a_fallback_glyph_not_notdef(font, ch):
+    """Characters DejaVu Sans lacks come from a fallback font instead of a tofu box."""
+    expected = fallback_for(ch)
+    atlas = GlyphAtlas(font, 32)
+    assert atlas.metrics.chain.font_for(ch) == expected != str(font)
+    drawn, notdef = bitmap(atlas, ch), bitmap(atlas, NOWHERE)
+    assert drawn.size and drawn.max() > 200
+    assert drawn.shape != notdef.shape or (drawn.astype(int) - notdef).any()
+
+
+def test_fallback_advances_are_what_is_measured_and_drawn(font):
+    """Measuring, fitting and layout all use the advance of the font that draws each character."""
+    text = "你好🎉"
+    basic = ImageFont.Layout.BASIC
+    chosen = [ImageFont.truetype(fallback_for(ch), 40, layout_engine=basic) for ch in text]
+    atlas = GlyphAtlas(font, 40)
+    width, _ = measure_text(atlas, text)
+    assert width == sum(f.getlength(ch) for f, ch in zip(chosen, text, strict=True))
+    rows = layout_text(atlas, text, 0, 0)
+    pens = [row[X] - atlas.glyph(ch).left for row, ch in zip(rows, text, strict=True)]
+    assert pens == pytest.approx([0, chosen[0].getlength("你"), width - chosen[2].getlength("🎉")],
+                                 abs=1)
+
+
+def test_mixed_scripts_lay_out_one_glyph_per_visible_character(font):
+    """Accents, CJK, emoji and Arabic in one line: every visible character drawn, in its box."""
+    atlas = GlyphAtlas(font, 32)
+    rows = layout_text(atlas, MIXED, 0, 0)
+    visible = [ch for ch in unicodedata.normalize("NFC", MIXED) if not ch.isspace()]
+    assert len(rows) == len(visible) == 13
+    width, height = measure_text(atlas, MIXED)
+    assert rows[:, X].min() >= -1 and (rows[:, X] + rows[:, W]).max() <= width + 2
+    assert (rows[:, X] + rows[:, W]).max() >= width - 0.3 * 32
+    right = layout_text(atlas, MIXED, 500, 0, align="right")
+    np.testing.assert_allclose(right[:, X], rows[:, X] + 500 - width, atol=1)
+
+
+def test_right_to_left_text_is_drawn_in_logical_order(shared_atlas):
+    """Without shaping, Hebrew and Arabic go left to right in the order they are stored."""
+    for word in ("שלום", "مرحبا"):
+        xs = layout_text(shared_atlas, word, 0, 0)[:, X]
+        assert len(xs) == len(word) and (np.diff(xs) > 0).all()
+
+
+@pytest.mark.parametrize("variant", ["\ufe0f", "\U0001f3fd"])
+def test_variant_selectors_take_no_space(shared_atlas, variant):
+    """U+FE0F and skin tones pick a variant of the emoji; they draw nothing of their own."""
+    for emoji in ("\u2764", "\U0001f44d"):
+        assert len(layout_text(shared_atlas, emoji + variant, 0, 0)) == 1
+        assert measure_text(shared_atlas, emoji + variant) == measure_text(shared_atlas, emoji)
+
+
+def square_font(path, code, colour=False):
+    """A font whose only glyph, for `code`, is a square; as a COLR colour font with `colour`."""
+
+    def outline(square):
+        pen = TTGlyphPen(None)
+        if square:
+            for point in ((100, 0), (100, 700), (700, 700), (700, 0)):
+                (pen.lineTo if pen.points else pen.moveTo)(point)
+            pen.closePath()
+        return pen.glyph()
+
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder([".notdef", "square"])
+    builder.setupCharacterMap({code: "square"})
+    builder.setupGlyf({".notdef": outline(False), "square": outline(True)})
+    builder.setupHorizontalMetrics({".notdef": (500, 0), "square": (800, 100)})
+    builder.setupHorizontalHeader(ascent=800, descent=-200)
+    builder.setupNameTable({"familyName": "Square", "styleName": "Regular"})
+    builder.setupOS2()
+    builder.setupPost()
+    if colour:
+        builder.setupCPAL([[(1.0, 0.0, 0.0, 1.0)]])
+        builder.setupCOLR({"square": [("square", 0)]})
+    builder.save(path)
+    return str(path)
+
+
+def test_colour_broken_and_missing_fallbacks_are_skipped(monkeypatch, tmp_path, font):
+    """A colour emoji font, an unreadable file or an absent family never stop the text."""
+    families = ("No Such Family 0xWALL", glyphs.DEFAULT_FAMILY)
+    monkeypatch.setattr(glyphs, "FALLBACK_FAMILIES", families)
+    assert glyphs.fallback_fonts.__wrapped__() == (font,)
+    primary = str(shutil.copy(font, tmp_path / "Primary.ttf"))
+    colour = square_font(tmp_path / "colour.ttf", 0xE000, colour=True)
+    broken = tmp_path / "broken.ttf"
+    broken.write_bytes(b"not a font")
+    mono = square_font(tmp_path / "mono.ttf", 0xE000)
+    monkeypatch.setattr(glyphs, "fallback_fonts", lambda: (Path(colour), broken, Path(mono)))
+    atlas = GlyphAtlas(primary, 32)
+    assert atlas.metrics.chain.font_for("\ue000") == mono
+    assert bitmap(atlas, "\ue000")[1:-1, 1:-1].min() == 255  # a solid square, not a notdef
+    assert glyphs._coverage(colour) == glyphs._coverage(str(broken)) == frozenset()
+
+
 # --- fitting -----------------------------------------------------------------------
 
 
@@ -338,6 +460,7 @@ def test_combining_marks_compose_or_stack_on_their_base(shared_atlas):
     ("text", "box_w", "box_h"),
     [
         ("Hello wall", 400, 100),
+        (MIXED, 300, 100),
         ("Hello wall\nsecond line", 400, 300),
         ("W", 37, 1000),
         ("tall and narrow\nx\ny\nz", 2000, 90),
