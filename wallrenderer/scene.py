@@ -51,6 +51,7 @@ class _WidgetSlot:
         self.first_group = first_group
         self.key: tuple | None = None
         self.shapes = np.zeros((0, SHAPE_COLUMNS), "f4")
+        self.backdrop = np.zeros((0, SHAPE_COLUMNS), "f4")
         self.text: dict[tuple[str, int], np.ndarray] = {}
         self.clips: dict[int, Rect | None] = {}
         self.built = False
@@ -201,7 +202,12 @@ class PanelView:
             self._testcard_program, [(self._rects.corner, "2f", "in_corner")]
         )
         self._testcard_grid: float | None = None
-        self._testcard_frame: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
+        self._static_frame: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
+        self._backdrop_rows = np.zeros((0, SHAPE_COLUMNS), "f4")
+        self._backdrop = _InstancedQuads(
+            ctx, self._shapes.program,
+            ["in_geom", "in_params", "in_color", "in_border", "in_angles"], "4f 4f 4f 4f 2f",
+        )
         self._sweep = _InstancedQuads(
             ctx, self._rects.program, ["in_rect", "in_color"], "4f 4f"
         )
@@ -216,7 +222,7 @@ class PanelView:
         panel_h = min(p.rect.h for p in self.wall.panels)
         self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
         self._testcard_grid = None
-        self._drop_testcard_frame()
+        self._drop_static_frame()
         self._static_texts = []
         self._slots = []
         self._release_layers()
@@ -284,6 +290,7 @@ class PanelView:
         shapes = np.array(draw.shapes, "f4").reshape(-1, SHAPE_COLUMNS)
         shapes[:, 7] += slot.first_group
         slot.shapes = shapes
+        slot.backdrop = np.array(draw.backdrop, "f4").reshape(-1, SHAPE_COLUMNS)
         slot.text = self._layout_text(draw.texts, slot.first_group)
         slot.clips = draw.clips
         span = slice(slot.first_group, slot.first_group + GROUPS_PER_WIDGET)
@@ -307,6 +314,11 @@ class PanelView:
         self._rects.upload(np.array(rects, dtype="f4").reshape(-1, 8))
         parts = [slot.shapes for slot in self._slots if len(slot.shapes)]
         self._shapes.upload(np.concatenate(parts) if parts else np.zeros((0, SHAPE_COLUMNS), "f4"))
+        parts = [slot.backdrop for slot in self._slots if len(slot.backdrop)]
+        backdrop = np.concatenate(parts) if parts else np.zeros((0, SHAPE_COLUMNS), "f4")
+        if self._static_frame is None or not np.array_equal(backdrop, self._backdrop_rows):
+            self._backdrop_rows = backdrop
+            self._drop_static_frame()
         rows: dict[tuple[str, int], list[np.ndarray]] = {}
         for key, quads in self._layout_text(texts, 0).items():
             rows.setdefault(key, []).append(quads)
@@ -419,10 +431,10 @@ class PanelView:
         """Draw the frame for shared wall-clock time `t` into `target`.
 
         With `alpha` below 1 the scene is blended over what `target` already
-        holds (the previous scenario during a cross-fade) instead of clearing it:
-        its background at `alpha`, then its content at `alpha`. That costs no
-        extra full-screen pass, and where only one scene has content it is an
-        exact cross-fade.
+        holds (the previous scenario during a cross-fade) instead of replacing it:
+        its static image (background, cards) at `alpha`, then its other content
+        at `alpha`. That costs no extra full-screen pass, and it is an exact
+        cross-fade wherever the dynamic content of only one scene is drawn.
         """
         self._update(t)
         calibrated = not self.panel.color.is_identity
@@ -431,19 +443,15 @@ class PanelView:
         self.ctx.viewport = (0, 0, *target.size)
         self.ctx.enable(moderngl.BLEND)
         self.ctx.blend_func = _BLEND
-        calls = 0
-        if alpha < 1.0:
-            calls += self._fill(scene_fbo, self.background, alpha)
-        elif self._testcard_grid is None:
-            scene_fbo.clear(*self.background)
         for program in (self._rects.program, self._testcard_program, self._shapes.program):
             program["u_canvas_to_ndc"].write(self._matrix)
         self._groups_texture.use(1)
+        self._shapes.program["u_groups"] = 1
+        calls = self._draw_static(scene_fbo, alpha)
         if self._testcard_grid is not None:
-            calls += self._draw_testcard(scene_fbo, t, alpha)
+            calls += self._draw_sweep(t, alpha)
         calls += self._rects.draw()
         if self._shapes.count:
-            self._shapes.program["u_groups"] = 1
             self._shapes.program["u_alpha"] = alpha
             calls += self._shapes.draw()
         for layer in self._layers:
@@ -470,55 +478,60 @@ class PanelView:
             )
         return program, self._fullscreen[fragment]
 
-    def _fill(self, target: moderngl.Framebuffer, color, alpha: float) -> int:
-        """Blend a flat colour over the whole target (a cross-fade's incoming background)."""
-        program, vao = self._fullscreen_vao("fill.frag.glsl")
-        program["u_color"] = (*color[:3], color[3] * alpha)
-        target.use()
-        vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
-        return 1
+    def _draw_static(self, target: moderngl.Framebuffer, alpha: float) -> int:
+        """Copy the static image (background, testcard pattern, cards) into `target`.
 
-    def _draw_testcard(self, target: moderngl.Framebuffer, t: float, alpha: float) -> int:
-        """Copy the static pattern (drawn once per size) and draw the moving bar on top.
-
-        The bar sweeps the whole canvas every 8 s of shared time, so it crosses
-        from panel to panel without a jump when the clocks agree.
+        Drawn once per size and whenever a widget's cards change; each frame
+        is then a copy, so large static areas cost no shading per frame. During
+        a cross-fade it is blended in at `alpha` instead.
         """
-        if self._testcard_frame is None or self._testcard_frame[1].size != target.size:
-            self._drop_testcard_frame()
+        if self._static_frame is None or self._static_frame[1].size != target.size:
+            self._drop_static_frame()
             texture = self.ctx.texture(target.size, 4)
-            self._testcard_frame = (texture, self.ctx.framebuffer([texture]))
-            frame = self._testcard_frame[1]
+            self._static_frame = (texture, self.ctx.framebuffer([texture]))
+            frame = self._static_frame[1]
             frame.use()
             frame.clear(*self.background)
-            prog = self._testcard_program
-            prog["u_canvas"] = self.wall.canvas
-            prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
-            prog["u_grid"] = self._testcard_grid
-            self.ctx.disable(moderngl.BLEND)
-            self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
-            self.ctx.enable(moderngl.BLEND)
+            if self._testcard_grid is not None:
+                prog = self._testcard_program
+                prog["u_canvas"] = self.wall.canvas
+                prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
+                prog["u_grid"] = self._testcard_grid
+                self.ctx.disable(moderngl.BLEND)
+                self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
+                self.ctx.enable(moderngl.BLEND)
+            if len(self._backdrop_rows):
+                self._backdrop.upload(self._backdrop_rows)
+                self._shapes.program["u_alpha"] = 1.0
+                self._backdrop.draw()
             target.use()
         if alpha >= 1.0:
-            self.ctx.copy_framebuffer(target, self._testcard_frame[1])
+            self.ctx.copy_framebuffer(target, self._static_frame[1])
         else:
             program, vao = self._fullscreen_vao("blit.frag.glsl")
             program["u_image"] = 0
             program["u_alpha"] = alpha
-            self._testcard_frame[0].use(0)
+            self._static_frame[0].use(0)
             vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
+        return 1
+
+    def _draw_sweep(self, t: float, alpha: float) -> int:
+        """The testcard's bar, sweeping the canvas every 8 s of shared time.
+
+        It crosses from panel to panel without a jump when the clocks agree.
+        """
         canvas_w, canvas_h = self.wall.canvas
         bar_w = 12.0 / self.px_per_canvas
         x = (t % SWEEP_PERIOD_S) / SWEEP_PERIOD_S * canvas_w - bar_w / 2
         self._sweep.upload(np.array([[x, 0.0, bar_w, canvas_h, 0.3, 1.0, 0.4, alpha]], "f4"))
-        return 1 + self._sweep.draw()
+        return self._sweep.draw()
 
-    def _drop_testcard_frame(self) -> None:
-        if self._testcard_frame is not None:
-            texture, fbo = self._testcard_frame
+    def _drop_static_frame(self) -> None:
+        if self._static_frame is not None:
+            texture, fbo = self._static_frame
             release_framebuffer(self.ctx, fbo)
             texture.release()
-            self._testcard_frame = None
+            self._static_frame = None
 
     def _post_target(self, size: tuple[int, int]) -> moderngl.Framebuffer:
         if self._post is None or self._post[0].size != size:
@@ -558,8 +571,9 @@ class PanelView:
         for batch in self._text.values():
             batch.release()
         self._text.clear()
-        self._drop_testcard_frame()
+        self._drop_static_frame()
         if self._rects is not None:
+            self._backdrop.release()
             self._sweep.release()
             self._testcard.release()
             self._shapes.release()

@@ -140,12 +140,14 @@ def test_a_switch_cross_fades_in_step_on_every_panel(wall_with_http, tmp_path):
     shot = control_request(connect, "capture", {"dir": str(tmp_path / "mid"), "at": at},
                            timeout_s=30)
     assert sorted(shot["paths"]) == sorted(renderers), shot
+    greens = {}
     for display, path in shot["paths"].items():
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)
-        # Halfway through, every pixel is half the new green over a quarter of the testcard.
-        green, red = image[..., 1], image[..., 0]
-        assert green.min() >= 120 and green.max() <= 195, (display, green.min(), green.max())
-        assert red.max() <= 66, (display, red.max())
+        # Halfway through, a dark testcard pixel is half green: about 8 / 2 + 255 / 2.
+        greens[display] = float(np.median(image[..., 1]))
+        assert 110 <= greens[display] <= 150, (display, greens[display])
+        assert image[..., 0].max() <= 135, "no testcard pixel stays at full strength"
+    assert max(greens.values()) - min(greens.values()) < 8, f"in step on every panel: {greens}"
     after = control_request(connect, "capture", {"dir": str(tmp_path / "after")}, timeout_s=30)
     for path in after["paths"].values():
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)

@@ -82,6 +82,7 @@ class Draw:
         self.theme = theme
         self.font = font
         self.shapes: list[tuple[float, ...]] = []
+        self.backdrop: list[tuple[float, ...]] = []
         self.texts: list[TextItem] = []
         self.clips: dict[int, Rect | None] = {0: None}
 
@@ -105,14 +106,19 @@ class Draw:
         border: float = 0.0,
         border_color: RGBA = TRANSPARENT,
         group: int = 0,
+        backdrop: bool = False,
     ) -> None:
-        """A filled rectangle with rounded corners and an optional inner border."""
+        """A filled rectangle with rounded corners and an optional inner border.
+
+        A `backdrop` box (a card, a static fill) is drawn once into the panel's
+        cached background image instead of every frame, under everything else;
+        large static areas cost nothing per frame that way.
+        """
         if rect.w <= 0 or rect.h <= 0:
             return
-        self.shapes.append(
-            (rect.x, rect.y, rect.w, rect.h, BOX, radius, border, group,
-             *color, *border_color, 0.0, 0.0)
-        )
+        row = (rect.x, rect.y, rect.w, rect.h, BOX, radius, border, 0 if backdrop else group,
+               *color, *border_color, 0.0, 0.0)
+        (self.backdrop if backdrop else self.shapes).append(row)
 
     def segment(
         self, x0: float, y0: float, x1: float, y1: float, width: float, color: RGBA, group: int = 0
@@ -383,7 +389,8 @@ class WidgetView:
         inset = 0.12 * self.theme.unit
         outer = box.inset(inset)
         draw.box(outer, self.theme.surface, radius=0.35 * self.theme.unit,
-                 border=max(1.0, 0.05 * self.theme.unit), border_color=self.theme.border)
+                 border=max(1.0, 0.05 * self.theme.unit), border_color=self.theme.border,
+                 backdrop=True)
         return outer.inset(self.padding())
 
     def title(self, draw: Draw, box: Rect, text: str) -> Rect:

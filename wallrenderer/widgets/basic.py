@@ -15,7 +15,7 @@ class RectView(WidgetView):
 
     def build(self, draw: Draw, data: dict[str, Any], t: float) -> None:
         radius = self.spec.radius * min(self.box.w, self.box.h)
-        draw.box(self.box, self.spec.color, radius=radius)
+        draw.box(self.box, self.spec.color, radius=radius, backdrop=True)
 
 
 class TextView(WidgetView):
