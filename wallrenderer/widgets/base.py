@@ -252,7 +252,7 @@ class Draw:
 
     def seam_free(self, box: Rect) -> Rect:
         """The largest part of `box` that lies on one panel, so no bezel cuts what is in it."""
-        pieces = [_intersection(box, p.rect) for p in self.wall.panels]
+        pieces = [intersection(box, p.rect) for p in self.wall.panels]
         pieces = [p for p in pieces if p is not None]
         return max(pieces, key=lambda r: r.w * r.h, default=box)
 
@@ -264,7 +264,7 @@ class Draw:
         """
         best: tuple[float, Rect] | None = None
         for panel in self.wall.panels:
-            area = panel.rect if within is None else _intersection(panel.rect, within)
+            area = panel.rect if within is None else intersection(panel.rect, within)
             if area is None or area.w < label.w - 1e-6 or area.h < label.h - 1e-6:
                 continue
             x = min(max(label.x, area.x), area.right - label.w)
@@ -300,7 +300,8 @@ def native_px(size: float, px_per_canvas: float) -> int:
     return SIZE_LADDER[bisect.bisect_right(SIZE_LADDER, px) - 1]
 
 
-def _intersection(a: Rect, b: Rect) -> Rect | None:
+def intersection(a: Rect, b: Rect) -> Rect | None:
+    """The overlap of two rectangles, None when their interiors do not meet."""
     x0, y0 = max(a.x, b.x), max(a.y, b.y)
     x1, y1 = min(a.right, b.right), min(a.bottom, b.bottom)
     if x1 <= x0 or y1 <= y0:
@@ -423,6 +424,17 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def finite_number(value: Any) -> float | None:
+    """A frame value as a float, or None when it is missing, not a number, NaN or infinite."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def one_line(value: Any) -> str:
+    """A frame string with its whitespace (newlines too) collapsed; "" for anything else."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
 
 
 def lookup(data: dict[str, Any], path: str) -> Any:
