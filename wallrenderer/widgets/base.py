@@ -121,14 +121,18 @@ class Draw:
         (self.backdrop if backdrop else self.shapes).append(row)
 
     def segment(
-        self, x0: float, y0: float, x1: float, y1: float, width: float, color: RGBA, group: int = 0
+        self, x0: float, y0: float, x1: float, y1: float, width: float, color: RGBA,
+        group: int = 0, backdrop: bool = False,
     ) -> None:
-        """A straight stroke with round caps."""
-        self.shapes.append(
-            (x0, y0, x1, y1, SEGMENT, width, 0.0, group, *color, *TRANSPARENT, 0.0, 0.0)
-        )
+        """A straight stroke with round caps (in the cached backdrop when `backdrop`)."""
+        row = (x0, y0, x1, y1, SEGMENT, width, 0.0, 0 if backdrop else group,
+               *color, *TRANSPARENT, 0.0, 0.0)
+        (self.backdrop if backdrop else self.shapes).append(row)
 
-    def polyline(self, points: np.ndarray, width: float, color: RGBA, group: int = 0) -> None:
+    def polyline(
+        self, points: np.ndarray, width: float, color: RGBA, group: int = 0,
+        backdrop: bool = False,
+    ) -> None:
         """Connected strokes through (N, 2) points; round caps make the joins smooth."""
         points = np.asarray(points, dtype="f4")
         if len(points) < 2:
@@ -139,9 +143,9 @@ class Draw:
         rows[:, 2:4] = points[1:]
         rows[:, 4] = SEGMENT
         rows[:, 5] = width
-        rows[:, 7] = group
+        rows[:, 7] = 0 if backdrop else group
         rows[:, 8:12] = color
-        self.shapes.extend(map(tuple, rows))
+        (self.backdrop if backdrop else self.shapes).extend(map(tuple, rows))
 
     def ring(
         self,
@@ -424,6 +428,16 @@ def format_duration(seconds: float | None) -> str:
     if seconds < 5400:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+# What a widget says before its data has arrived (or when the frame lacks it).
+WAITING = "Waiting for data"
+
+
+def ease_in_out(p: float) -> float:
+    """Smoothstep easing of a progress in 0..1, so slides start and stop gently."""
+    p = min(1.0, max(0.0, p))
+    return p * p * (3.0 - 2.0 * p)
 
 
 def finite_number(value: Any) -> float | None:

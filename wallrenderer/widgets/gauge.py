@@ -19,7 +19,14 @@ from pydantic import model_validator
 
 from wallrenderer.config import RGBA, Name, Widget
 from wallrenderer.geometry import Rect
-from wallrenderer.widgets.base import Draw, WidgetView, format_duration, lookup, top_field
+from wallrenderer.widgets.base import (
+    Draw,
+    WidgetView,
+    finite_number,
+    format_duration,
+    lookup,
+    top_field,
+)
 from wallrenderer.widgets.theme import Theme, mix
 
 NEEDLE_S = 0.6
@@ -59,9 +66,8 @@ class GaugeWidget(Widget):
 
 def net_value(value: Any) -> int | None:
     """The net figure as shown: a whole number clamped to the dial, None when unknown."""
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        return None
-    return round(max(-100.0, min(100.0, float(value))))
+    value = finite_number(value)
+    return None if value is None else round(max(-100.0, min(100.0, value)))
 
 
 def format_net(value: float | None) -> str:

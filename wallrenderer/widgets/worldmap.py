@@ -26,7 +26,14 @@ from pydantic import Field, Strict
 from wallrenderer.config import RGBA, Widget
 from wallrenderer.geometry import Panel, Rect
 from wallrenderer.resources import builtin_path
-from wallrenderer.widgets.base import Draw, Layer, WidgetView, format_count, lookup
+from wallrenderer.widgets.base import (
+    WAITING,
+    Draw,
+    Layer,
+    WidgetView,
+    format_count,
+    lookup,
+)
 from wallrenderer.widgets.theme import TYPE_SCALE, Theme, mix
 
 log = logging.getLogger(__name__)
@@ -394,7 +401,7 @@ class MapView(WidgetView):
                   theme.text_dim, "left", head_size)
         y = inner.y + head_h + gap
         if not ranked:
-            draw.text("Waiting for data", Rect(inner.x, y, inner.w, row_h), theme.text_dim,
+            draw.text(WAITING, Rect(inner.x, y, inner.w, row_h), theme.text_dim,
                       "left", row_size)
             return
         with_codes = inner.w >= 13 * row_size
