@@ -420,17 +420,24 @@ Cells = Annotated[str, Strict(), AfterValidator(_check_cells)]
 
 _CELLS_FORMS = (
     "cells must be a display id, a span 'first:last', or a list of them (each may be "
-    "{cells: ..., within: [x, y, w, h]}) tried in order"
+    "{cells: ..., within: [x, y, w, h], requires: [ids]}) tried in order"
 )
+_CHOICE_KEYS = ("cells", "within", "requires")
 
 
-def _cells_choice(value: Any) -> tuple[str, RGBA | None]:
+def _cells_choice(value: Any) -> tuple[str, RGBA | None, tuple[str, ...]]:
     if isinstance(value, str):
-        return _check_cells(value), None
+        return _check_cells(value), None, ()
     if isinstance(value, dict) and isinstance(value.get("cells"), str):
-        unknown = set(value) - {"cells", "within"}
+        unknown = set(value) - set(_CHOICE_KEYS)
         if unknown:
-            raise ValueError(f"a cells choice takes 'cells' and 'within', not {sorted(unknown)}")
+            raise ValueError(
+                f"a cells choice takes {', '.join(_CHOICE_KEYS)}, not {', '.join(sorted(unknown))}"
+            )
+        requires = value.get("requires", ())
+        requires = (requires,) if isinstance(requires, str) else requires
+        if not isinstance(requires, list | tuple) or not all(isinstance(r, str) for r in requires):
+            raise ValueError(f"requires must be a display id or a list of them, got {requires!r}")
         within = value.get("within")
         if within is not None:
             numbers = isinstance(within, list) and len(within) == 4 and all(
@@ -440,20 +447,22 @@ def _cells_choice(value: Any) -> tuple[str, RGBA | None]:
             if not numbers:
                 raise ValueError(f"within must be 4 fractions [x, y, w, h], got {within!r}")
             within = _check_fraction_rect(tuple(float(v) for v in within))
-        return _check_cells(value["cells"]), within
+        return _check_cells(value["cells"]), within, tuple(requires)
     raise ValueError(f"{_CELLS_FORMS}, got {value!r}")
 
 
-def _cells_choices(value: Any) -> tuple[tuple[str, RGBA | None], ...]:
+def _cells_choices(value: Any) -> tuple[tuple[str, RGBA | None, tuple[str, ...]], ...]:
     if isinstance(value, list | tuple) and value:
         return tuple(_cells_choice(v) for v in value)
     return (_cells_choice(value),)
 
 
-# One placement, or alternatives tried in order: the first whose displays all
-# exist on the wall is used (with its own `within`, if it has one), so one
-# scenario fits walls of different sizes.
-CellsChoice = Annotated[tuple[tuple[str, Any], ...], BeforeValidator(_cells_choices)]
+# One placement, or alternatives tried in order: the first whose displays (and
+# the displays it `requires`) all exist on the wall is used, with its own
+# `within` if it has one, so one scenario fits walls of different sizes.
+CellsChoice = Annotated[
+    tuple[tuple[str, Any, tuple[str, ...]], ...], BeforeValidator(_cells_choices)
+]
 
 
 class _Model(BaseModel):
@@ -556,7 +565,7 @@ class Widget(_Model):
 
     @property
     def cells_choices(self) -> tuple[str, ...]:
-        return tuple(cells for cells, _ in self.cells or ())
+        return tuple(choice[0] for choice in self.cells or ())
 
     @model_validator(mode="after")
     def _one_placement(self) -> Widget:
@@ -691,7 +700,7 @@ def widget_rect(widget: Widget, wall: Wall) -> Rect:
     if widget.covers_canvas:
         return Rect(0, 0, *wall.canvas)
     if widget.cells is not None:
-        cells, within = _cells_on(widget, wall)
+        cells, within, _ = _cells_on(widget, wall)
         box = wall.cells_rect(cells)
     else:
         box, within = wall.fraction_rect(widget.rect), None
@@ -702,10 +711,11 @@ def widget_rect(widget: Widget, wall: Wall) -> Rect:
     return Rect(box.x + x * box.w, box.y + y * box.h, w * box.w, h * box.h)
 
 
-def _cells_on(widget: Widget, wall: Wall) -> tuple[str, RGBA | None]:
+def _cells_on(widget: Widget, wall: Wall) -> tuple[str, RGBA | None, tuple[str, ...]]:
     """The first of a widget's `cells` choices whose displays all exist on `wall`."""
     for choice in widget.cells:
-        if all(part.strip() in wall.ids for part in choice[0].split(":")):
+        needed = [part.strip() for part in choice[0].split(":")] + list(choice[2])
+        if all(display in wall.ids for display in needed):
             return choice
     raise GeometryError(
         f"none of cells {', '.join(widget.cells_choices)} is on wall {wall.name!r} "

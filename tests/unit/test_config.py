@@ -660,6 +660,12 @@ def test_a_cells_choice_may_carry_its_own_within():
     half = demo.cells_rect("r1c1")
     assert widget_rect(scenario_from_text(text, wall=demo).widgets[0], demo) == Rect(
         half.x, half.y, half.w / 2, half.h)
+    needs_c2 = text.replace("cells: [r1c2, {cells: r1c1, within: [0, 0, 0.5, 1]}]",
+                            "cells: [{cells: r1c1, requires: r1c2}, {cells: r0c0}]")
+    assert widget_rect(scenario_from_text(needs_c2, wall=hub).widgets[0], hub) == (
+        hub.cells_rect("r1c1"))
+    assert widget_rect(scenario_from_text(needs_c2, wall=demo).widgets[0], demo) == (
+        demo.cells_rect("r0c0"))
     bad = text.replace("within: [0, 0, 0.5, 1]", "within: [0.8, 0, 0.5, 1]")
     with pytest.raises(LayoutError, match="runs past the right edge"):
         scenario_from_text(bad, wall=demo)
