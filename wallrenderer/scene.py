@@ -204,6 +204,7 @@ class PanelView:
         self._testcard_grid: float | None = None
         self._static_frame: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
         self._backdrop_rows = np.zeros((0, SHAPE_COLUMNS), "f4")
+        self._static_revisions: list[int] = []
         self._backdrop = _InstancedQuads(
             ctx, self._shapes.program,
             ["in_geom", "in_params", "in_color", "in_border", "in_angles"], "4f 4f 4f 4f 2f",
@@ -333,6 +334,13 @@ class PanelView:
                 np.concatenate(parts) if parts else np.zeros((0, _TEXT_COLUMNS), "f4")
             )
 
+    def _static_layers_changed(self) -> bool:
+        revisions = [layer.revision for layer in self._layers if layer.static]
+        if revisions == self._static_revisions:
+            return False
+        self._static_revisions = revisions
+        return True
+
     def _sync_groups(self) -> None:
         data = np.ascontiguousarray(self._groups)
         width = data.shape[1]
@@ -455,6 +463,8 @@ class PanelView:
             self._shapes.program["u_alpha"] = alpha
             calls += self._shapes.draw()
         for layer in self._layers:
+            if layer.static:
+                continue
             calls += layer.draw(self._matrix, alpha)
             self.ctx.enable(moderngl.BLEND)
             self.ctx.blend_func = _BLEND
@@ -485,8 +495,11 @@ class PanelView:
         is then a copy, so large static areas cost no shading per frame. During
         a cross-fade it is blended in at `alpha` instead.
         """
-        if self._static_frame is None or self._static_frame[1].size != target.size:
+        if self._static_layers_changed() or (
+            self._static_frame is not None and self._static_frame[1].size != target.size
+        ):
             self._drop_static_frame()
+        if self._static_frame is None:
             texture = self.ctx.texture(target.size, 4)
             self._static_frame = (texture, self.ctx.framebuffer([texture]))
             frame = self._static_frame[1]
@@ -504,6 +517,11 @@ class PanelView:
                 self._backdrop.upload(self._backdrop_rows)
                 self._shapes.program["u_alpha"] = 1.0
                 self._backdrop.draw()
+            for layer in self._layers:
+                if layer.static:
+                    layer.draw(self._matrix, 1.0)
+                    self.ctx.enable(moderngl.BLEND)
+                    self.ctx.blend_func = _BLEND
             target.use()
         if alpha >= 1.0:
             self.ctx.copy_framebuffer(target, self._static_frame[1])

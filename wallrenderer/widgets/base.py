@@ -328,7 +328,15 @@ def split(
 
 
 class Layer:
-    """A widget's own GPU drawing, for what shapes and text cannot express."""
+    """A widget's own GPU drawing, for what shapes and text cannot express.
+
+    A `static` layer is drawn into the panel's cached background image (under
+    moving shapes and all text) and redrawn only when its `revision` changes:
+    bump it whenever what it draws changes.
+    """
+
+    static = False
+    revision = 0
 
     def draw(self, canvas_to_ndc: bytes, alpha: float) -> int:
         """Draw into the bound framebuffer; returns the number of draw calls."""

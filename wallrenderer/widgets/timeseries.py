@@ -219,7 +219,7 @@ class TimeseriesView(WidgetView):
             else:
                 self._area(draw, points, plot.bottom, fill)
         for points, color, own in lines:
-            self._line(draw, points, color, own)
+            self._line(draw, points, color, own, backdrop=settled)
 
     def key(self, data: dict[str, Any], t: float) -> tuple:
         """Rebuilt also when a slide ends, to move the settled plot into the backdrop."""
@@ -379,12 +379,20 @@ class TimeseriesView(WidgetView):
         unit = self.theme.unit
         return max(3.0, 0.2 * unit) if own else max(2.0, 0.1 * unit)
 
-    def _line(self, draw: Draw, points: np.ndarray, color: RGBA, own: bool) -> None:
-        """The series' stroke; the last bin, still filling, fainter."""
+    def _line(
+        self, draw: Draw, points: np.ndarray, color: RGBA, own: bool, backdrop: bool
+    ) -> None:
+        """The series' stroke; the last bin, still filling, fainter.
+
+        Once settled, the closed bins go into the cached backdrop: they change
+        only when a new minute starts, and a full-panel chart's strokes are
+        most of its cost per frame.
+        """
         width = self._stroke(own)
         if not own:
             color = mix(color, self.theme.surface, 0.2)
-        draw.polyline(subdivide(points[:-1], 3 * (width + 3.0)), width, color, self._plot_group)
+        draw.polyline(subdivide(points[:-1], 3 * (width + 3.0)), width, color, self._plot_group,
+                      backdrop=backdrop)
         draw.polyline(points[-2:], width, with_alpha(color, 0.45), self._plot_group)
 
     def _area(

@@ -205,11 +205,24 @@ class MapLayer(Layer):
         self.colors = ctx.texture((max(1, len(shapes.codes)), 1), 4, dtype="f4")
         self.colors.filter = (ctx.NEAREST, ctx.NEAREST)
         self.opaque = False
+        self._written: bytes | None = None
+
+    # The map changes only with the data: it is drawn into the cached background.
+    static = True
 
     def set_colors(self, colors: np.ndarray) -> None:
-        """RGBA of every country, by number: written when the data changes, not per frame."""
-        self.colors.write(np.ascontiguousarray(colors, dtype="f4").tobytes())
+        """RGBA of every country, by number: written when the data changes, not per frame.
+
+        Colours are rounded to 1/255, what the screen shows, so a count that
+        moves no colour does not redraw the panel's background.
+        """
+        data = (np.round(np.asarray(colors, dtype="f4") * 255) / 255).astype("f4").tobytes()
+        if data == self._written:
+            return
+        self._written = data
+        self.colors.write(data)
         self.opaque = bool(np.all(colors[:, 3] >= 1.0)) and self.border[3] >= 1.0
+        self.revision += 1
 
     def draw(self, canvas_to_ndc: bytes, alpha: float) -> int:
         program = self.program
