@@ -5,8 +5,9 @@ Data flow: sources -> `posts.PostBatch` -> `Aggregator.ingest` -> `Aggregator.fr
 
 Memory is bounded whatever the rate: counts per brand live in ring buffers of
 time bins (3600 one-second bins for windows up to an hour, 1440 one-minute bins
-for 24 h), hashtags and terms in per-minute counters for the last hour, authors
-in per-hour tables for the last 24 h, each pruned to its heaviest entries, and
+for 24 h), hashtags, terms and shared URLs in per-minute counters for the last
+hour, authors in per-hour tables for the last 24 h, each pruned to its heaviest
+entries, posts carrying tracked campaign terms in per-minute bins for 24 h, and
 customer posts awaiting a reply in a capped two-generation map. `to_state` and
 `from_state` carry all of it through a restart. The frame's fields are
 documented in docs/data-frames.md, the contract with the widgets.
@@ -42,7 +43,8 @@ VOLUME_WINDOWS = {"1m": 60, "15m": 900, "1h": 3600, "24h": 86400}
 PREVIOUS_WINDOWS = (60, 900, 3600)
 FRAME_FIELDS = (
     "time", "brands", "own_brand", "volume", "series", "share_of_voice", "sentiment",
-    "hashtags", "terms", "authors", "countries", "response", "alerts", "totals",
+    "hashtags", "terms", "urls", "authors", "countries", "response", "campaign", "alerts",
+    "totals",
 )
 SECOND_BINS = 3600
 MINUTE_BINS = 1440
@@ -51,6 +53,10 @@ AUTHOR_HOURS = 24
 TOP_HASHTAGS = TOP_TERMS = 20
 TOP_PER_BRAND = 10
 TOP_AUTHORS = 10
+TOP_URLS = 10
+# Campaign bins hold one row per combination of tracked terms (2 ** terms), so that a
+# restart with fewer terms still counts each post once; 8 terms make 12 MB of bins.
+MAX_TRACKED = 8
 ALERT_TERMS = 5
 RESPONSE_SAMPLE = 1000
 COUNTRY_CODES = 26 * 26
@@ -235,6 +241,53 @@ def clean_term(token: str) -> str:
     return term
 
 
+def _track_key(term: str) -> str:
+    """A tracked term as matched, so spellings of one term are one term (also across restarts).
+
+    "#" and the tag in lower case, or the URL without a trailing "/".
+
+    Raises:
+        ValueError: the term is neither a #hashtag nor an http(s) URL.
+    """
+    if term.startswith("#") and term.lstrip("#"):
+        return "#" + term.lstrip("#").lower()
+    if term.startswith(("http://", "https://")):
+        return term.removesuffix("/")
+    raise ValueError(f"tracked term {term!r} is neither a #hashtag nor an http(s) URL")
+
+
+def tracked_keys(terms: Sequence[str]) -> list[str]:
+    """The `--track` terms as matched, checked before a controller starts with them.
+
+    Raises:
+        ValueError: a term is neither a #hashtag nor a URL, two are the same
+            term, or there are more than MAX_TRACKED.
+    """
+    keys = [_track_key(term) for term in terms]
+    if len(set(keys)) != len(keys) or len(keys) > MAX_TRACKED:
+        raise ValueError(f"tracked terms must be distinct (ignoring case and a trailing "
+                         f"'/') and at most {MAX_TRACKED}, got {list(terms)}")
+    return keys
+
+
+def _shares_url(url: str, tracked: str) -> bool:
+    """Whether a post's URL is a tracked one (its `_track_key`), tracking parameters aside.
+
+    Shared links often carry ?utm_... parameters (or &... after a query the
+    tracked URL has itself); they must not hide a share.
+    """
+    if url.removesuffix("/") == tracked:
+        return True
+    if "?" in tracked:
+        return url.startswith(tracked + "&")
+    return url.startswith((tracked + "?", tracked + "/?"))
+
+
+def _net(positive: int, negative: int) -> float | None:
+    polar = positive + negative
+    return (positive - negative) / polar * 100 if polar else None
+
+
 def _country_index(code: str) -> int:
     return (ord(code[0]) - 65) * 26 + ord(code[1]) - 65 if len(code) == 2 else -1
 
@@ -287,6 +340,8 @@ class Aggregator:
         author_capacity: authors kept per hour; the leaderboard is exact while
             fewer distinct authors than this post in an hour.
         max_pending: customer posts remembered for matching replies.
+        tracked: campaign terms, "#hashtag" (any case) or URL, at most
+            MAX_TRACKED; the `campaign` field counts the posts carrying them.
     """
 
     def __init__(
@@ -302,6 +357,7 @@ class Aggregator:
         term_posts: int | None = 100,
         author_capacity: int = 500,
         max_pending: int = 200_000,
+        tracked: Sequence[str] = (),
     ):
         brands = list(brands)
         if not brands or len(set(brands)) != len(brands) or "" in brands:
@@ -316,6 +372,8 @@ class Aggregator:
             raise ValueError("capacities must be at least 1")
         if not set(weekdays) <= set(range(7)):
             raise ValueError(f"weekdays are 0 (Monday) to 6, got {list(weekdays)}")
+        tracked = list(tracked)
+        keys = tracked_keys(tracked)
         alerts = alerts or AlertConfig()
         if alerts.recent_min < 1 or alerts.baseline_min < alerts.recent_min:
             raise ValueError("alerts need recent_min >= 1 and baseline_min >= recent_min")
@@ -327,12 +385,19 @@ class Aggregator:
             "weekdays": sorted(set(weekdays)), "timezone": timezone, "alerts": asdict(alerts),
             "top_capacity": top_capacity, "term_posts": term_posts,
             "author_capacity": author_capacity,
-            "max_pending": max_pending,
+            "max_pending": max_pending, "tracked": tracked,
         }
         self.brands = brands
         self.own_brand = own_brand
         self.alert_config = alerts
         self._brand_index = {b: i for i, b in enumerate(brands)}
+        self.tracked = tracked
+        self._track_index = {key: i for i, key in enumerate(keys)}
+        self._tag_bits = {key[1:]: 1 << i for i, key in enumerate(keys) if key[0] == "#"}
+        self._url_keys = [(key, 1 << i) for i, key in enumerate(keys) if key[0] != "#"]
+        combos = np.arange(1 << len(keys))
+        # Which terms each combination holds: one row per combination, one column per term.
+        self._combo_terms = (combos[:, None] >> np.arange(len(keys))) & 1
         self._tz = ZoneInfo(timezone)
         self._business = tuple(business_hours) if business_hours else None
         self._weekdays = frozenset(weekdays)
@@ -352,6 +417,10 @@ class Aggregator:
         last_hour = _Ring(TOP_MINUTES)
         self._hashtags = _TopCounts(last_hour, b + 1, top_capacity)
         self._terms = _TopCounts(last_hour, b + 1, top_capacity, self._term_cache)
+        self._urls = _TopCounts(last_hour, 1, top_capacity)
+        # Posts carrying tracked terms per minute and combination of the terms they carry:
+        # [posts, reach, positive, negative].
+        self._campaign = np.zeros((MINUTE_BINS, len(combos), 4), dtype=np.int64)
         self._term_posts = term_posts
         self._hours = _Ring(AUTHOR_HOURS)
         self._authors: list[dict[tuple[str, str], tuple]] = [{} for _ in range(AUTHOR_HOURS)]
@@ -404,6 +473,7 @@ class Aggregator:
         self._per_minute[reset] = 0
         self._countries[reset] = 0
         self._answered[reset] = 0
+        self._campaign[reset] = 0
         for b in reset.tolist():
             self._response_times[b] = [[] for _ in self.brands]
             self._response_version += 1
@@ -421,6 +491,7 @@ class Aggregator:
         self._count(self._per_minute, minutes % MINUTE_BINS, mention & in_minutes, brand, category)
         self._count_countries(batch.country, minutes, public & in_minutes)
         self._count_tokens(batch, minutes, distinct, public, brand)
+        self._count_campaign(batch, minutes % MINUTE_BINS, public & in_minutes, category)
         self._count_authors(batch, minutes, distinct, public)
         self._match_replies(batch, mention & in_minutes, brand)
 
@@ -465,14 +536,14 @@ class Aggregator:
 
     def _count_tokens(self, batch: PostBatch, minutes: np.ndarray, distinct: np.ndarray,
                       public: np.ndarray, brand: np.ndarray) -> None:
-        """Hashtags and raw text tokens per minute and brand; terms are cleaned when read.
+        """Hashtags, URLs and raw text tokens per minute and brand; terms are cleaned when read.
 
-        Every post's hashtags count; text only from the first `term_posts`
-        posts of each minute and brand.
+        Every post's hashtags and URLs count (URLs in one group, not per
+        brand); text only from the first `term_posts` posts of each minute and brand.
         """
         in_hour, reset = self._hashtags.ring.admit(minutes, distinct)
-        self._hashtags.reset(reset.tolist())
-        self._terms.reset(reset.tolist())
+        for counts in (self._hashtags, self._terms, self._urls):
+            counts.reset(reset.tolist())
         rows = np.flatnonzero(public & in_hour)
         if not len(rows):
             return
@@ -490,6 +561,12 @@ class Aggregator:
         tag_end = tags.offsets[ends].tolist()
         for slot, g, a, z in zip(slots.tolist(), gs.tolist(), tag_at, tag_end, strict=True):
             self._hashtags.add(slot, g, tags.items[a:z])
+        if batch.urls.items:
+            urls = batch.urls.take(rows)
+            for slot, a, z in zip(slots.tolist(), urls.offsets[starts].tolist(),
+                                  urls.offsets[ends].tolist(), strict=True):
+                if z > a:
+                    self._urls.add(slot, 0, urls.items[a:z])
         sizes = ends - starts
         taken = sizes
         if self._term_posts is not None:
@@ -505,6 +582,33 @@ class Aggregator:
         for slot, g, a, z in zip(slots.tolist(), gs.tolist(), text_at, text_end, strict=True):
             if z > a:
                 self._terms.add(slot, g, " ".join(texts[a:z]).split())
+
+    def _count_campaign(self, batch: PostBatch, slot: np.ndarray, selected: np.ndarray,
+                        category: np.ndarray) -> None:
+        """Posts carrying tracked terms, per minute and combination of the terms they carry.
+
+        By combination, so a post carrying two terms is one post, also after a
+        restart that drops one of them.
+        """
+        if not self._track_index:
+            return
+        combo = np.zeros(len(batch), dtype=np.int64)
+        url_bits = {url: sum(bit for key, bit in self._url_keys if _shares_url(url, key))
+                    for url in set(batch.urls.items)} if self._url_keys else {}
+        for column, bits in ((batch.hashtags, self._tag_bits), (batch.urls, url_bits)):
+            if not bits or not column.items:
+                continue
+            item_bits = np.fromiter(map(bits.get, column.items, repeat(0)), dtype=np.int64,
+                                    count=len(column.items))
+            hit = np.flatnonzero(item_bits)
+            rows = np.searchsorted(column.offsets, hit, side="right") - 1
+            np.bitwise_or.at(combo, rows, item_bits[hit])
+        rows = np.flatnonzero(selected & (combo > 0))
+        if not len(rows):
+            return
+        values = np.stack([np.ones(len(rows), dtype=np.int64), batch.followers[rows],
+                           category[rows] == 0, category[rows] == 1], axis=1)
+        np.add.at(self._campaign, (slot[rows], combo[rows]), values)
 
     def _count_authors(self, batch: PostBatch, minutes: np.ndarray, distinct: np.ndarray,
                        public: np.ndarray) -> None:
@@ -706,12 +810,15 @@ class Aggregator:
             "sentiment": self._sentiment(hour),
             "hashtags": self._top(self._hashtags, minute, TOP_HASHTAGS, "tag"),
             "terms": self._top(self._terms, minute, TOP_TERMS, "term"),
+            "urls": {"window_s": 3600, "top": [
+                {"url": url, "count": n} for url, n in self._urls.top(minute, 60, (0,), TOP_URLS)]},
             "authors": self._top_authors(minute // 60),
             "countries": {
                 "1h": self._country_counts(self._minutes.window(minute, 60)),
                 "24h": self._country_counts(self._minutes.window(minute, MINUTE_BINS)),
             },
             "response": self._response(minute),
+            "campaign": self._campaign_figures(minute),
             "alerts": [dict(alert) for alert in self._alerts],
             "totals": {"ingested": self._ingested, "rejected": self._rejected,
                        "too_old": self._too_old},
@@ -747,14 +854,37 @@ class Aggregator:
     def _sentiment(self, hour: np.ndarray) -> dict[str, Any]:
         def one(b: int) -> dict[str, Any]:
             mentions, positive, negative, neutral = (int(v) for v in hour[b])
-            polar = positive + negative
             return {
-                "net": (positive - negative) / polar * 100 if polar else None,
+                "net": _net(positive, negative),
                 "positive": positive, "negative": negative, "neutral": neutral,
                 "unknown": mentions - positive - negative - neutral,
             }
 
         return {"window_s": 3600, "formula": NET_SENTIMENT_FORMULA, "by_brand": self._by_brand(one)}
+
+    def _campaign_figures(self, minute: int) -> dict[str, Any]:
+        bins, held = self._minutes.series(minute, 60)
+        hour_bins = np.where(held[:, None, None], self._campaign[bins], 0)
+        hour = hour_bins.sum(axis=0)
+        day = self._campaign[self._minutes.window(minute, MINUTE_BINS)].sum(axis=0)
+        terms = self._combo_terms.T  # a post counts once per term it carries
+        term_hour, term_day = terms @ hour, terms @ day[:, 0]
+        series = (hour_bins[:, :, 0] @ self._combo_terms).T
+        posts, reach, positive, negative = (int(v) for v in hour.sum(axis=0))
+        return {
+            "terms": list(self.tracked),
+            "window_s": 3600,
+            "posts": {"1h": posts, "24h": int(day[:, 0].sum())},
+            "reach": {"1h": reach, "24h": int(day[:, 1].sum())},
+            "by_term": {term: {"1h": int(term_hour[i, 0]), "24h": int(term_day[i]),
+                               "reach_1h": int(term_hour[i, 1])}
+                        for i, term in enumerate(self.tracked)},
+            "series": {"start": float((minute - 59) * 60), "step_s": 60,
+                       "by_term": {term: series[i].tolist()
+                                   for i, term in enumerate(self.tracked)}},
+            "sentiment": {"net": _net(positive, negative), "positive": positive,
+                          "negative": negative},
+        }
 
     def _top(self, counts: _TopCounts, minute: int, k: int, label: str) -> dict[str, Any]:
         def entries(groups: Sequence[int], size: int) -> list[dict[str, Any]]:
@@ -937,6 +1067,8 @@ class Aggregator:
             },
             "hashtags": _counts_state(self._hashtags, self.brands),
             "terms": _counts_state(self._terms, self.brands),
+            "urls": _counts_state(self._urls, []),
+            "campaign": _pack(self._campaign),
             "authors": {
                 "period": self._hours.period.tolist(),
                 "entries": [[slot, *ident, *entry] for slot, table in enumerate(self._authors)
@@ -955,7 +1087,8 @@ class Aggregator:
         Args:
             state: what `to_state` returned (possibly through JSON).
             **config: constructor arguments that replace the saved ones; with a
-                new brand list, the brands that remain keep their figures.
+                new brand or tracked list, the brands and terms that remain keep
+                their figures.
         """
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"aggregator state version {state.get('version')} is not "
@@ -1003,6 +1136,9 @@ class Aggregator:
         self._response_version += 1
         _load_counts(self._hashtags, state["hashtags"], old, self._brand_index)
         _load_counts(self._terms, state["terms"], old, self._brand_index)
+        if "urls" in state:  # absent from states saved before URLs and campaigns were counted
+            _load_counts(self._urls, state["urls"], [], {})
+            self._load_campaign(state["config"]["tracked"], _unpack(state["campaign"], np.int64))
         self._hours.period[:] = state["authors"]["period"]
         for slot, network, handle, *entry in state["authors"]["entries"]:
             self._authors[slot][(network, handle)] = tuple(entry)
@@ -1016,6 +1152,19 @@ class Aggregator:
         self._alerts = [dict(alert) for alert in state["alerts"]]
         self._last_alert = dict(state["last_alert"])
         self._last_checked = state["last_checked"]
+
+    def _load_campaign(self, old_terms: list[str], bins: np.ndarray) -> None:
+        """Saved campaign bins under the current tracked list, each post still counted once.
+
+        A saved combination of terms counts for those of its terms that remain,
+        and not at all when none does.
+        """
+        bit = [1 << self._track_index[k] if k in self._track_index else 0
+               for k in map(_track_key, old_terms)]
+        for old_combo in range(1, bins.shape[1]):
+            combo = sum(b for i, b in enumerate(bit) if old_combo >> i & 1)
+            if combo:
+                self._campaign[:, combo] += bins[:, old_combo]
 
 
 def _combine(older: tuple, newer: tuple) -> tuple:

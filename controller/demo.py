@@ -22,7 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from controller.aggregate import tracked_keys
 from controller.library import load_library
+from controller.sources.simulator import SimulatorSource
 from wallrenderer.geometry import Wall
 from wallrenderer.link import control_request
 from wallrenderer.wallimage import compose_wall
@@ -138,11 +140,23 @@ def run_demo(
     http: str | None = None,
     token: str | None = None,
     sources: list[str] = (),
+    tracked: list[str] = (),
 ) -> int:
-    """Run the demo wall; returns the process exit code."""
+    """Run the demo wall; returns the process exit code.
+
+    With the default simulator source and no `tracked` terms, its campaign is
+    tracked, so the product-launch widgets have figures.
+    """
     library = load_library(wall_path, scenarios_dir)
     if scenario not in library.scenarios:
         log.error("scenario %r not found (available: %s)", scenario, ", ".join(library.scenarios))
+        return 2
+    if not tracked and list(sources) == ["simulator"]:
+        tracked = SimulatorSource().campaign_terms
+    try:
+        tracked_keys(tracked)
+    except ValueError as exc:  # the controller would refuse them, and be restarted again and again
+        log.error("--track: %s", exc)
         return 2
     wall = library.wall
     headless = headless or not has_display()
@@ -159,6 +173,8 @@ def run_demo(
         controller_argv += ["--token", token]
     for spec in sources:
         controller_argv += ["--source", spec]
+    for term in tracked:
+        controller_argv += ["--track", term]
     if sources:
         controller_argv += ["--store", str(Path(out_dir).resolve() / "demo-state.sqlite")]
     children = [Child("controller", controller_argv)]

@@ -567,12 +567,14 @@ def run_controller(
     brands: list[str] | None = None,
     store_path: str | None = None,
     moderation_path: str | None = None,
+    tracked: list[str] | None = None,
 ) -> int:
     """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
 
     `http` (HOST:PORT) turns on the HTTP API; `curve` (a `CurveServer`)
     encrypts and authenticates every ZeroMQ connection; `sources` are
-    `--source` specs whose posts become the data frames the widgets draw.
+    `--source` specs whose posts become the data frames the widgets draw;
+    `tracked` are the `--track` campaign hashtags and URLs.
     """
     import signal
 
@@ -599,7 +601,7 @@ def run_controller(
         )
         if sources:
             store = _open_store(store_path or default_store_path(library.wall.name))
-            pipeline = _pipeline(controller, sources, brands, store, moderation_path)
+            pipeline = _pipeline(controller, sources, brands, store, moderation_path, tracked)
             pipeline.start()
             log.info("data from %s", ", ".join(sources))
         if http:
@@ -643,7 +645,7 @@ def _open_store(path):
     return store
 
 
-def _pipeline(controller, sources, brands, store, moderation_path):
+def _pipeline(controller, sources, brands, store, moderation_path, tracked):
     from controller.moderation import ModerationPolicy
     from controller.pipeline import DEFAULT_BRANDS, DataPipeline
 
@@ -655,6 +657,7 @@ def _pipeline(controller, sources, brands, store, moderation_path):
         store,
         policy,
         fields=controller.data_fields,
+        tracked=tracked or (),
     )
     controller.pipeline = pipeline
     return pipeline

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from controller.aggregate import Aggregator
+from controller.aggregate import Aggregator, tracked_keys
 from controller.frames import FrameComposer
 from controller.moderation import AuditLog, ModerationPolicy, Moderator
 from controller.posts import from_dicts, parse_lines, score_missing
@@ -26,6 +26,7 @@ from controller.sources.base import Source, parse_source_spec
 from controller.sources.simulator import SimulatorSource
 from controller.sources.webhook import WebhookSource
 from controller.store import Store
+from wallrenderer.errors import WallError
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,10 @@ class DataPipeline:
         store: where aggregates and the approval queue persist, or None.
         policy: moderation for what the feed shows.
         fields: the data-frame keys the wall draws now (None: all); asked each frame.
+        tracked: campaign hashtags and URLs (`--track`) counted in the `campaign` field.
+
+    Raises:
+        WallError: a tracked term is malformed, repeated, or one too many.
     """
 
     def __init__(
@@ -61,8 +66,14 @@ class DataPipeline:
         policy: ModerationPolicy | None = None,
         max_rate_hz: float = 10.0,
         fields: Callable[[], Iterable[str] | None] = lambda: None,
+        tracked: Iterable[str] = (),
     ):
         self.brands = list(brands)
+        self.tracked = list(tracked)
+        try:
+            tracked_keys(self.tracked)
+        except ValueError as exc:  # before a saved state is judged unreadable because of it
+            raise WallError(f"--track: {exc}") from None
         self.publish = publish
         self.fields = fields
         self.store = store
@@ -70,7 +81,7 @@ class DataPipeline:
             parse_source_spec(spec, brands={b: [b] for b in self.brands}) for spec in specs
         ]
         saved = self._load_saved(store)
-        self.aggregator = self._restore(saved) if saved else Aggregator(self.brands, self.brands[0])
+        self.aggregator = self._restore(saved) if saved else self._fresh_aggregator()
         self.moderator = Moderator(
             policy or ModerationPolicy(), AuditLog(store), store=store
         )
@@ -95,15 +106,19 @@ class DataPipeline:
             log.warning("saved aggregates unreadable (%s); starting from zero", exc)
             return None
 
+    def _fresh_aggregator(self) -> Aggregator:
+        return Aggregator(self.brands, self.brands[0], tracked=self.tracked)
+
     def _restore(self, state: dict[str, Any]) -> Aggregator:
+        # The tracked list is today's; the saved terms that remain keep their figures.
         try:
-            aggregator = Aggregator.from_state(state)
+            aggregator = Aggregator.from_state(state, tracked=self.tracked)
         except Exception as exc:  # a state from another version must not stop the controller
             log.warning("saved aggregates could not be loaded (%s); starting from zero", exc)
-            return Aggregator(self.brands, self.brands[0])
+            return self._fresh_aggregator()
         if aggregator.brands != self.brands:
             log.warning("saved aggregates are for brands %s; starting from zero", aggregator.brands)
-            return Aggregator(self.brands, self.brands[0])
+            return self._fresh_aggregator()
         log.info("aggregates restored from the store")
         return aggregator
 

@@ -25,7 +25,7 @@ def sample_frame(
                           start=now - hours * 3600)
     if spike:
         sim.inject_spike("negative", minutes=30, factor=10, at=now - 20 * 60)
-    aggregator = Aggregator(brands, brands[0])
+    aggregator = Aggregator(brands, brands[0], tracked=sim.campaign_terms)
     moderator = Moderator(ModerationPolicy(), AuditLog(None))
     feed: list[dict[str, Any]] = []
     chunk_s = 600.0

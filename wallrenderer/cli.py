@@ -26,6 +26,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.http,
         args.token,
         args.source or ["simulator"],
+        args.track or [],
     )
 
 
@@ -37,7 +38,7 @@ def _controller(args: argparse.Namespace) -> int:
     brands = [b.strip() for b in args.brands.split(",") if b.strip()] if args.brands else None
     return run_controller(
         args.wall, args.scenarios, args.scenario, args.bind, args.http, args.token, curve,
-        args.source, brands, args.store, args.moderation,
+        args.source, brands, args.store, args.moderation, args.track,
     )
 
 
@@ -174,6 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     _http_options(demo)
     demo.add_argument("--source", action="append", metavar="SPEC",
                       help="data source (repeatable; default: the simulator)")
+    demo.add_argument("--track", action="append", metavar="TERM",
+                      help="campaign #hashtag or URL to count (repeatable; with the default "
+                           "simulator and no --track: its campaign hashtag and launch video)")
     demo.set_defaults(run=_demo)
 
     ctl = sub.add_parser("controller", help="serve a wall to its renderers")
@@ -189,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--brands", metavar="OURS,OTHER,...",
                      help="brands compared on the wall, ours first "
                           "(default acme,globex,initech,umbrella)")
+    ctl.add_argument("--track", action="append", metavar="TERM",
+                     help="campaign #hashtag or URL whose posts, reach and trend the wall "
+                          "shows (repeatable)")
     ctl.add_argument("--store", metavar="FILE",
                      help="SQLite file keeping aggregates and the moderation queue "
                           "(default ~/.local/state/wallrenderer/WALL.sqlite)")

@@ -8,7 +8,7 @@ sees:
   night, peaks late morning and evening), as a Poisson process whose rate
   changes every simulated 30 s, with occasional bursts around a trending tag;
 - countries and languages with plausible weights, hashtags, and our running
-  campaign hashtag;
+  campaign hashtag, whose posts often share the launch video's URL;
 - authors with heavy-tailed follower counts (log-normal, plus a Pareto tail
   of influencers), some of whom post much more than others (Zipf);
 - a sentiment score per post, mostly mild, with a mean per brand;
@@ -48,6 +48,9 @@ BURSTS_PER_DAY = 6.0
 AUTHORS_PER_COUNTRY = 300
 #: our brand teams' time zone (hours from UTC) for "business hours"
 TEAM_UTC_OFFSET = 1.0
+#: share of campaign posts that link the launch video, and of those links with a tracking tag
+LAUNCH_VIDEO_SHARE = 0.3
+TRACKING_TAG_SHARE = 0.4
 
 # Relative posting activity by local hour (0..23), the shape reported for
 # Twitter and Facebook audiences: trough around 4:00, a morning climb, a
@@ -336,6 +339,8 @@ class SimulatorSource(Source):
             for name, p in zip(brands, presets, strict=True)
         }
         self._rng = random.Random(seed)
+        # Its own generator, so the launch video leaves the rest of a seed's stream as it was.
+        self._video_rng = random.Random(f"{seed}:launch-video")
         self._gen_lock = threading.Lock()
         self._cursor = self.start_time - backfill
         self._clock0: float | None = None
@@ -344,6 +349,16 @@ class SimulatorSource(Source):
         self._spikes: list[Spike] = []
         self._authors: dict[str, tuple[list[Author], list[float]]] = {}
         self._country_cum = list(itertools.accumulate(c.weight for c in COUNTRIES))
+
+    @property
+    def launch_video_url(self) -> str:
+        """The campaign's launch video, which campaign posts share (for `--track`)."""
+        return f"https://{self.brand}.example/launch-video"
+
+    @property
+    def campaign_terms(self) -> list[str]:
+        """What to `--track` to follow this stream's campaign: its hashtag and launch video."""
+        return [f"#{self.campaign}", self.launch_video_url]
 
     # -- time --------------------------------------------------------------------
 
@@ -498,6 +513,9 @@ class SimulatorSource(Source):
         urls = []
         if rng.random() < 0.08:
             urls.append(f"https://{profile.name}.example/p/{rng.randrange(10**6)}")
+        if self.campaign in tags and self._video_rng.random() < LAUNCH_VIDEO_SHARE:
+            tagged = self._video_rng.random() < TRACKING_TAG_SHARE
+            urls.append(self.launch_video_url + ("?utm_source=social" if tagged else ""))
         if tags:
             text += " " + " ".join(f"#{tag}" for tag in tags)
         post = {

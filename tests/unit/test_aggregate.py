@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -25,6 +26,11 @@ AUTHORS = [  # network, handle, name, followers
 ]
 WORDS = ["network", "down", "the", "love", "#tag", "@acme", "https://x.y/z", "great!", "5g", "42"]
 SENTIMENTS = [None, -1.0, -0.5, -0.05, -0.0499, 0.0, 0.0499, 0.05, 0.3, 1.0]
+VIDEO = "https://acme.example/launch-video"
+CLIP = "https://v.example/watch?v=1"  # a tracked URL with a query of its own
+TRACKED = ["#B", VIDEO, CLIP]  # the stream's hashtags are "a" to "d", in lower case
+URLS = [VIDEO, VIDEO + "/", VIDEO + "?utm_source=social", VIDEO + "/?s=1", VIDEO + "-2",
+        "https://acme.example/launch", CLIP, CLIP + "&t=30", CLIP + "2", "https://x.y/z"]
 
 
 @st.composite
@@ -42,6 +48,7 @@ def streams(draw):
             "country": draw(st.sampled_from(["", "FR", "US", "BR"])),
             "brand": draw(st.sampled_from([*BRANDS, "", "other"])),
             "hashtags": draw(st.lists(st.sampled_from("abcd"), max_size=3)),
+            "urls": draw(st.lists(st.sampled_from(URLS), max_size=2)),
             "sentiment": draw(st.sampled_from(SENTIMENTS)),
             "in_reply_to": posts[draw(st.integers(0, i - 1))]["id"] if own else "",
             "own": own,
@@ -68,6 +75,52 @@ def category(score: float | None) -> str:
 
 def top(counter: Counter, k: int) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+
+
+def carries(post: dict, term: str) -> bool:
+    """The tracked-term rule, restated as a pattern, not as the aggregator checks it.
+
+    A hashtag in any case, or the URL as written (a trailing "/" aside) or
+    followed by a query ("&..." when it has one itself).
+    """
+    if term.startswith("#"):
+        return term[1:].lower() in post["hashtags"]
+    base = term.removesuffix("/")
+    tail = r"(/|&.*)?" if "?" in base else r"/?(\?.*)?"
+    return any(re.fullmatch(re.escape(base) + tail, url) for url in post["urls"])
+
+
+def campaign_reference(posts: list[dict], now: float, tracked: list[str]) -> dict:
+    """The `campaign` field by brute force."""
+    minute = math.floor(now) // 60
+
+    def in_minutes(p, span):
+        return minute - span < math.floor(p["time"]) // 60 <= minute
+
+    public = [p for p in posts if not p["own"]]
+    carrying = {t: [p for p in public if carries(p, t)] for t in tracked}
+    any_term = [p for p in public if any(carries(p, t) for t in tracked)]
+    hour = [p for p in any_term if in_minutes(p, 60)]
+    day = [p for p in any_term if in_minutes(p, 1440)]
+    kinds = Counter(category(p["sentiment"]) for p in hour)
+    polar = kinds["positive"] + kinds["negative"]
+    return {
+        "terms": tracked,
+        "window_s": 3600,
+        "posts": {"1h": len(hour), "24h": len(day)},
+        "reach": {"1h": sum(p["followers"] for p in hour),
+                  "24h": sum(p["followers"] for p in day)},
+        "by_term": {t: {"1h": sum(in_minutes(p, 60) for p in ps),
+                        "24h": sum(in_minutes(p, 1440) for p in ps),
+                        "reach_1h": sum(p["followers"] for p in ps if in_minutes(p, 60))}
+                    for t, ps in carrying.items()},
+        "series": {"start": float((minute - 59) * 60), "step_s": 60,
+                   "by_term": {t: [sum(math.floor(p["time"]) // 60 == m for p in ps)
+                                   for m in range(minute - 59, minute + 1)]
+                               for t, ps in carrying.items()}},
+        "sentiment": {"net": (kinds["positive"] - kinds["negative"]) / polar * 100 if polar
+                      else None, "positive": kinds["positive"], "negative": kinds["negative"]},
+    }
 
 
 def reference(posts: list[dict], now: float) -> dict:
@@ -105,6 +158,7 @@ def reference(posts: list[dict], now: float) -> dict:
     tags = Counter(t for p in last_hour for t in p["hashtags"])
     tags_by_brand = {b: Counter(t for p in last_hour if p["brand"] == b for t in p["hashtags"])
                      for b in BRANDS}
+    urls = Counter(u for p in last_hour for u in p["urls"])
     countries = {span: Counter(p["country"] for p in public if p["country"] and in_minutes(p, n))
                  for span, n in (("1h", 60), ("24h", 1440))}
     authors: dict[tuple[str, str], list] = {}
@@ -129,14 +183,15 @@ def reference(posts: list[dict], now: float) -> dict:
               for b in BRANDS}
     return {"volume": volume, "previous": previous, "sentiment": sentiment, "tags": tags,
             "tags_by_brand": tags_by_brand, "countries": countries, "authors": authors,
-            "response": response, "series": series}
+            "response": response, "series": series, "urls": urls,
+            "campaign": campaign_reference(posts, now, TRACKED)}
 
 
 @settings(max_examples=40, deadline=None)
 @given(streams())
 def test_frame_matches_brute_force_over_random_streams(stream):
     now, posts, cuts = stream
-    agg = Aggregator(BRANDS, "acme")
+    agg = Aggregator(BRANDS, "acme", tracked=TRACKED)
     ingest(agg, posts, cuts)
     frame = agg.frame(now)
     ref = reference(posts, now)
@@ -166,6 +221,9 @@ def test_frame_matches_brute_force_over_random_streams(stream):
         assert ([(e["tag"], e["count"]) for e in frame["hashtags"]["by_brand"][b]]
                 == top(ref["tags_by_brand"][b], 10))
 
+    assert [(e["url"], e["count"]) for e in frame["urls"]["top"]] == top(ref["urls"], 10)
+    assert frame["campaign"] == ref["campaign"]
+
     for span in ("1h", "24h"):
         assert frame["countries"][span] == dict(ref["countries"][span])
         assert list(frame["countries"][span]) == [c for c, _ in top(ref["countries"][span], 999)]
@@ -189,8 +247,15 @@ def test_frame_matches_brute_force_over_random_streams(stream):
     assert frame["totals"]["ingested"] == len(posts)
     assert json.loads(json.dumps(frame)) == frame
     assert set(frame) == set(Aggregator.frame_fields())
-    restored = Aggregator.from_state(json.loads(json.dumps(agg.to_state())))
-    assert restored.frame(now) == frame
+    state = json.loads(json.dumps(agg.to_state()))
+    assert Aggregator.from_state(state).frame(now) == frame
+    # Another list: "#b" is "#B" respelled, "#d" is new, the video is no longer tracked.
+    changed = Aggregator.from_state(state, tracked=[CLIP, "#d", "#b"]).frame(now)["campaign"]
+    kept = campaign_reference(posts, now, [CLIP, "#b"])
+    assert changed == {**kept, "terms": [CLIP, "#d", "#b"],
+                       "by_term": {**kept["by_term"], "#d": {"1h": 0, "24h": 0, "reach_1h": 0}},
+                       "series": {**kept["series"],
+                                  "by_term": {**kept["series"]["by_term"], "#d": [0] * 60}}}
 
 
 def test_posts_after_now_and_own_posts_are_not_mentions():
@@ -239,6 +304,77 @@ def test_terms_count_the_text_of_the_first_term_posts_per_minute_and_brand():
             "first", "second", "next", "evening"}  # arrival order, not time order
         assert frame["terms"]["by_brand"]["globex"] == [{"term": "other", "count": 1}]
         assert frame["hashtags"]["by_brand"]["acme"] == [{"tag": "h", "count": 7}]
+
+def test_campaign_matches_hashtags_in_any_case_and_urls_behind_tracking_params():
+    t = 1_700_000_040.0  # a minute starts here
+    agg = Aggregator(BRANDS, "acme", tracked=["#AcmeLaunch", VIDEO + "/", CLIP])
+
+    def post(i, at, followers, sentiment=None, tags=(), urls=(), **extra):
+        return {"id": f"p{i}", "time": at, "followers": followers, "sentiment": sentiment,
+                "hashtags": list(tags), "urls": list(urls), **extra}
+
+    agg.ingest(from_dicts([
+        post(1, t + 1, 100, 0.6, tags=["ACMELAUNCH"]),  # about no brand: counts all the same
+        post(2, t + 2, 10, -0.5, urls=[VIDEO + "?utm_source=social"], brand="globex"),
+        post(3, t - 30, 1, 0.3, tags=["acmelaunch"], urls=[VIDEO, VIDEO + "/?s=1"]),  # once
+        post(4, t + 3, 5, 0.9, urls=[CLIP + "&t=30"]),
+        post(5, t + 4, 7, 0.9, urls=[VIDEO + "-2", "https://acme.example/launch", CLIP + "2"]),
+        post(6, t + 5, 8, 0.9, tags=["acmelaunch"], urls=[VIDEO], brand="acme", own=True),
+        post(7, t - 7200, 1000, -0.9, tags=["acmelaunch"]),  # in the day, not the hour
+    ])[0])
+    campaign = agg.frame(t + 30)["campaign"]
+    assert campaign["terms"] == ["#AcmeLaunch", VIDEO + "/", CLIP]
+    assert (campaign["posts"], campaign["reach"]) == ({"1h": 4, "24h": 5},
+                                                      {"1h": 116, "24h": 1116})
+    assert campaign["by_term"] == {"#AcmeLaunch": {"1h": 2, "24h": 3, "reach_1h": 101},
+                                   VIDEO + "/": {"1h": 2, "24h": 2, "reach_1h": 11},
+                                   CLIP: {"1h": 1, "24h": 1, "reach_1h": 5}}
+    assert {term: counts[-2:] for term, counts in campaign["series"]["by_term"].items()} == {
+        "#AcmeLaunch": [1, 1], VIDEO + "/": [1, 1], CLIP: [0, 1]}
+    assert campaign["sentiment"] == {"net": 50.0, "positive": 3, "negative": 1}
+    shared = [VIDEO + "?utm_source=social", VIDEO, VIDEO + "/?s=1", CLIP + "&t=30", VIDEO + "-2",
+              "https://acme.example/launch", CLIP + "2"]  # as written, own posts left out
+    assert agg.frame(t + 30)["urls"]["top"] == [{"url": u, "count": 1} for u in sorted(shared)]
+
+    agg.ingest(from_dicts([post(8, t + 86_400, 3, tags=["acmelaunch"], urls=[VIDEO])])[0])
+    later = agg.frame(t + 86_400)  # the bins of a day ago were reused, not added to
+    assert later["campaign"]["posts"] == {"1h": 1, "24h": 1}
+    assert later["urls"]["top"] == [{"url": VIDEO, "count": 1}]
+
+
+def test_without_tracked_terms_the_campaign_is_there_with_zeros():
+    agg = Aggregator(BRANDS, "acme")
+    agg.ingest(from_dicts([{"id": "a", "time": 1_700_000_000.0, "hashtags": ["acmelaunch"],
+                            "urls": [VIDEO]}])[0])
+    frame = agg.frame(1_700_000_000.0)
+    assert frame["campaign"] == {
+        "terms": [], "window_s": 3600, "posts": {"1h": 0, "24h": 0},
+        "reach": {"1h": 0, "24h": 0}, "by_term": {},
+        "series": {"start": float((1_700_000_000 // 60 - 59) * 60), "step_s": 60, "by_term": {}},
+        "sentiment": {"net": None, "positive": 0, "negative": 0}}
+    assert frame["urls"] == {"window_s": 3600, "top": [{"url": VIDEO, "count": 1}]}
+
+
+def test_a_restart_with_another_tracked_list_counts_each_remaining_post_once():
+    t = 1_700_000_000.0
+    agg = Aggregator(BRANDS, "acme", tracked=["#a", "#b", VIDEO])
+    agg.ingest(from_dicts([
+        {"id": "ab", "time": t, "hashtags": ["a", "b"], "followers": 1},
+        {"id": "a-video", "time": t, "hashtags": ["a"], "urls": [VIDEO], "followers": 10},
+        {"id": "b", "time": t, "hashtags": ["b"], "followers": 100},
+    ])[0])
+    state = json.loads(json.dumps(agg.to_state()))
+    restored = Aggregator.from_state(state, tracked=[VIDEO, "#A", "#c"]).frame(t)["campaign"]
+    assert restored["posts"] == {"1h": 2, "24h": 2}  # "b" carried only a term no longer tracked
+    assert restored["reach"] == {"1h": 11, "24h": 11}
+    assert {term: counts["24h"] for term, counts in restored["by_term"].items()} == {
+        VIDEO: 1, "#A": 2, "#c": 0}
+    for key in ("urls", "campaign"):  # a state saved before campaigns were counted
+        del state[key]
+    del state["config"]["tracked"]
+    old = Aggregator.from_state(state, tracked=["#a"]).frame(t)
+    assert (old["campaign"]["posts"]["24h"], old["volume"]) == (0, agg.frame(t)["volume"])
+
 
 PARIS = ZoneInfo("Europe/Paris")
 MARCH_25_2024 = 1_711_324_800  # a Monday, UTC; Paris changes to summer time that Sunday
@@ -411,3 +547,9 @@ def test_bad_configuration_is_refused_with_a_reason():
         Aggregator(["a", "a"], "a")
     with pytest.raises(ValueError, match="version"):
         Aggregator.from_state({"version": 99})
+    with pytest.raises(ValueError, match="neither a #hashtag nor"):
+        Aggregator(BRANDS, "acme", tracked=["acmelaunch"])
+    with pytest.raises(ValueError, match="distinct"):
+        Aggregator(BRANDS, "acme", tracked=["#Launch", "#launch"])
+    with pytest.raises(ValueError, match="at most 8"):
+        Aggregator(BRANDS, "acme", tracked=[f"#t{i}" for i in range(9)])
