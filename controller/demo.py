@@ -144,14 +144,14 @@ def run_demo(
 ) -> int:
     """Run the demo wall; returns the process exit code.
 
-    With the default simulator source and no `tracked` terms, its campaign is
-    tracked, so the product-launch widgets have figures.
+    With only simulator sources and no `tracked` terms, the simulator's campaign
+    is tracked, so the product-launch widgets have figures.
     """
     library = load_library(wall_path, scenarios_dir)
     if scenario not in library.scenarios:
         log.error("scenario %r not found (available: %s)", scenario, ", ".join(library.scenarios))
         return 2
-    if not tracked and list(sources) == ["simulator"]:
+    if not tracked and sources and all(s.split("?")[0] == "simulator" for s in sources):
         tracked = SimulatorSource().campaign_terms
     try:
         tracked_keys(tracked)

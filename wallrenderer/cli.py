@@ -11,6 +11,11 @@ import json
 import logging
 import sys
 
+# The demo's data: the simulator with three hours of history, so every window,
+# chart and spike baseline has something to show from the first frame.
+DEMO_SOURCE = "simulator?backfill=10800"
+DEMO_SCENARIO = "monitoring"
+
 
 def _demo(args: argparse.Namespace) -> int:
     from controller.demo import run_demo
@@ -25,7 +30,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.seconds,
         args.http,
         args.token,
-        args.source or ["simulator"],
+        args.source or [DEMO_SOURCE],
         args.track or [],
     )
 
@@ -166,7 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="controller + one renderer per panel on this machine")
     demo.add_argument("--wall", help="wall YAML (default: the shipped demo-2x2)")
     demo.add_argument("--scenarios", help="folder of scenario YAML (default: shipped)")
-    demo.add_argument("--scenario", default="testcard", help="scenario to show (default testcard)")
+    demo.add_argument("--scenario", default=DEMO_SCENARIO,
+                      help=f"scenario to show (default {DEMO_SCENARIO})")
     demo.add_argument("--headless", action="store_true",
                       help="no windows (automatic when there is no display)")
     demo.add_argument("--out-dir", default="wall-output", help="where headless PNGs go")
@@ -174,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="headless: after S seconds write the PNGs and exit")
     _http_options(demo)
     demo.add_argument("--source", action="append", metavar="SPEC",
-                      help="data source (repeatable; default: the simulator)")
+                      help=f"data source (repeatable; default {DEMO_SOURCE})")
     demo.add_argument("--track", action="append", metavar="TERM",
                       help="campaign #hashtag or URL to count (repeatable; with the default "
                            "simulator and no --track: its campaign hashtag and launch video)")

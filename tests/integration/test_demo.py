@@ -86,7 +86,8 @@ def renderer_children(demo_pid: int) -> dict[str, int]:
 
 def test_demo_restarts_a_renderer_killed_with_sigkill(tmp_path, spawn):
     wall_file = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
-    demo = spawn(wall_command("demo", "--headless", "--wall", str(wall_file)))
+    demo = spawn(wall_command("demo", "--headless", "--wall", str(wall_file), "--scenario",
+                              "testcard"))
     ids = {"r0c0", "r0c1", "r1c0", "r1c1"}
     first = wait_for(lambda: (r := renderer_children(demo.pid)).keys() == ids and r, 30,
                      "four renderer processes")

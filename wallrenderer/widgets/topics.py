@@ -118,14 +118,18 @@ class TopicsView(WidgetView):
     ) -> list[list[_Placed]] | None:
         """Words in rows that fit `box` at these sizes, or None when they do not.
 
-        A word wider than the box on its own (a very long hashtag) is cut
-        with an ellipsis rather than dropped.
+        A word wider than the box on its own (a very long hashtag) steps down
+        the levels until it fits, and is cut with an ellipsis only at the
+        smallest, rather than dropped.
         """
         gap = WORD_GAP_UNITS * self.theme.unit
         rows: list[list[_Placed]] = [[]]
         used = 0.0
         for word in shown:
             size = self._size(word, levels)
+            smaller = [self.theme.size(lv) for lv in reversed(levels) if self.theme.size(lv) < size]
+            while smaller and draw.measure(word.text, size)[0] > box.w:
+                size = smaller.pop(0)
             text = draw.truncate(word.text, box.w, size)
             width = draw.measure(text, size)[0]
             if rows[-1] and used + gap + width > box.w:
