@@ -10,9 +10,15 @@ from walls import WIDGET_WALL
 
 from wallrenderer.config import scenario_from_data, wall_from_data, widget_rect
 from wallrenderer.geometry import Rect, Wall
+from wallrenderer.glyphs import find_font
 from wallrenderer.preview import render_panels
+from wallrenderer.widgets import VIEWS
+from wallrenderer.widgets.base import Draw
+from wallrenderer.widgets.theme import Theme
 
 BACKGROUND = "#000000"
+# The instant widget tests draw at unless they say otherwise (2026-11-18 11:06:40 UTC).
+SAMPLE_NOW = 1_795_000_000.0
 
 
 def widget_scene(wall: Wall, widgets: list[dict[str, Any]], theme: dict | None = None):
@@ -62,3 +68,24 @@ def region(wall: Wall, frames: dict[str, np.ndarray], box: Rect) -> np.ndarray:
         if r.x <= cx < r.right and r.y <= cy < r.bottom:
             return lit(frames[panel.id]) & predicted_mask(panel, box)
     raise AssertionError(f"no panel under {box}")
+
+
+class Built:
+    """A widget's view on WIDGET_WALL, built without GL so its Draw output can be read."""
+
+    def __init__(self, widget):
+        wall = wall_from_data(WIDGET_WALL)
+        scenario = widget_scene(wall, [widget])
+        spec = scenario.widgets[0]
+        self.box = widget_rect(spec, wall)
+        self.panel = next(p for p in wall.panels if p.rect.intersects(self.box))
+        panel_h = min(p.rect.h for p in wall.panels)
+        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
+        self.wall = wall
+        self.view = VIEWS[spec.kind](spec, self.box, self.theme)
+
+    def build(self, data, t: float = SAMPLE_NOW) -> Draw:
+        draw = Draw(self.wall, self.panel.rect, self.panel.native_pitch_scale(), self.theme,
+                    str(find_font()))
+        self.view.build(draw, data, t)
+        return draw

@@ -8,13 +8,11 @@ import numpy as np
 import pytest
 from pixels import predicted_mask
 from walls import WIDGET_WALL
-from widgets import assert_only_inside, draw_widget, lit, widget_scene
+from widgets import Built, assert_only_inside, draw_widget, lit, widget_scene
 
 from controller.sample import sample_frame
-from wallrenderer.config import LayoutError, wall_from_data, widget_rect
-from wallrenderer.glyphs import find_font
-from wallrenderer.widgets import VIEWS
-from wallrenderer.widgets.base import RING, SEGMENT, Draw
+from wallrenderer.config import LayoutError, wall_from_data
+from wallrenderer.widgets.base import RING, SEGMENT
 from wallrenderer.widgets.theme import Theme
 
 NOW = 1795000000.0  # 2026-11-18 11:06:40 UTC; a whole number of pulse periods
@@ -38,27 +36,6 @@ def calm():
 def spike():
     """A realistic frame during a crisis: a negative and a volume alert on our brand."""
     return sample_frame(NOW, spike=True)
-
-
-class Built:
-    """A widget's view on WIDGET_WALL, built without GL so its Draw output can be read."""
-
-    def __init__(self, widget):
-        wall = wall_from_data(WIDGET_WALL)
-        scenario = widget_scene(wall, [widget])
-        spec = scenario.widgets[0]
-        self.box = widget_rect(spec, wall)
-        self.panel = next(p for p in wall.panels if p.rect.intersects(self.box))
-        panel_h = min(p.rect.h for p in wall.panels)
-        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
-        self.wall = wall
-        self.view = VIEWS[spec.kind](spec, self.box, self.theme)
-
-    def build(self, data, t=NOW) -> Draw:
-        draw = Draw(self.wall, self.panel.rect, self.panel.native_pitch_scale(), self.theme,
-                    str(find_font()))
-        self.view.build(draw, data, t)
-        return draw
 
 
 def texts(draw):
