@@ -249,6 +249,9 @@ class Renderer:
         try:
             view.set_scenario(scenario)
             view.set_data(self.data)
+            # Warm caches (atlases, the static image) so the switch frame is on
+            # time, and find here, not on air, what cannot be drawn (a bad font).
+            view.render(self.shared_now(), self._target(view))
         except Exception as exc:  # keep the wall lit whatever the scenario does
             view.release()
             log.error("cannot build scenario %s here: %s", scenario.name, exc)
@@ -296,7 +299,6 @@ class Renderer:
         view = self._new_view(self.wall, scenario)
         if view is None:
             return
-        view.render(self.shared_now(), self._target())  # warm caches: the switch frame is on time
         self.prepared[body["id"]] = view
         self.link.send("ack", {"id": body["id"]})
 
@@ -369,14 +371,14 @@ class Renderer:
                     and s.get("state") == "degraded"] if isinstance(sources, list) else []
         self.view.set_overlay(f"degraded: {', '.join(degraded)}" if degraded else None)
 
-    def _target(self):
-        """Where frames go: the window, or an offscreen buffer at native resolution."""
+    def _target(self, view: PanelView | None = None):
+        """Where a view (the shown one by default) draws: the window, or offscreen."""
         if self.window is not None:
             return self.ctx.screen
-        return self._offscreen()
+        return self._offscreen(view)
 
-    def _offscreen(self):
-        size = self.view.panel.resolution
+    def _offscreen(self, view: PanelView | None = None):
+        size = (view or self.view).panel.resolution
         if self.offscreen is None or self.offscreen.size != size:
             if self.offscreen is not None:
                 release_framebuffer(self.ctx, self.offscreen)
