@@ -12,7 +12,7 @@ sees:
 - authors with heavy-tailed follower counts (log-normal, plus a Pareto tail
   of influencers), some of whom post much more than others (Zipf);
 - a sentiment score per post, mostly mild, with a mean per brand;
-- our brand's care account (`own: true`) and the competitors' accounts reply
+- every brand's accounts (ours and the competitors', `own: true`) reply
   to complaints and questions after realistic delays (minutes by day, the next
   morning for most posts at night), each brand at its own rate and speed;
 - `inject_spike()` starts a crisis: many more negative posts about a brand
@@ -300,7 +300,7 @@ class SimulatorSource(Source):
 
     Args:
         seed: the same seed (and start) gives the same stream.
-        brand: our brand (its care account's posts are `own: true`).
+        brand: our brand (the first of the brands compared).
         competitors: the other brands in the conversation.
         rate: posts per simulated minute, averaged over a day.
         speed: simulated seconds per second of `clock`.
@@ -568,7 +568,9 @@ class SimulatorSource(Source):
             "urls": [],
             "sentiment": round(_clamp(rng.gauss(0.35, 0.1)), 3),
             "in_reply_to": post["id"],
-            "own": profile.name == self.brand,
+            # Every brand's own account, ours or a competitor's (docs/posts.md): the
+            # aggregation counts it as that brand's reply, never as a mention.
+            "own": True,
         }
         self._push(reply)
 
