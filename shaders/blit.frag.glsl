@@ -1,6 +1,7 @@
 #version 330 core
 
-// A cached full-panel image (the testcard pattern) drawn at some opacity.
+// A panel's cached static image (background, testcard pattern, cards, static
+// layers) drawn at some opacity: the incoming scenario during a cross-fade.
 uniform sampler2D u_image;
 uniform float u_alpha;
 

@@ -34,11 +34,15 @@ from wallrenderer.widgets.theme import Theme
 log = logging.getLogger(__name__)
 
 _QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
-_BLEND = (moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA)
+# Colour blends by source alpha; alpha accumulates as coverage, so a cached image
+# holding translucent fills carries the right alpha when it is faded in.
+_BLEND = (
+    moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
+)
 SWEEP_PERIOD_S = 8.0
 MAX_GLYPH_PX = 384
 OVERLAY_RGBA = (1.0, 0.75, 0.3, 0.9)
-_TEXT_COLUMNS = 13  # glyphs.LAYOUT_COLUMNS plus the animation group
+_TEXT_COLUMNS = len(glyphs.LAYOUT_COLUMNS) + 1  # and the animation group
 _NO_CLIP = (1.0, 0.0, -1.0, 0.0)
 _STILL = (0.0, 0.0, 1.0, 0.0)
 
@@ -447,6 +451,8 @@ class PanelView:
         self._update(t)
         calibrated = not self.panel.color.is_identity
         scene_fbo = self._post_target(target.size) if calibrated else target
+        # A calibrated panel draws its scene whole, then fades the calibrated image in.
+        fade, alpha = (alpha, 1.0) if calibrated else (1.0, alpha)
         scene_fbo.use()
         self.ctx.viewport = (0, 0, *target.size)
         self.ctx.enable(moderngl.BLEND)
@@ -476,7 +482,7 @@ class PanelView:
                 program["u_alpha"] = alpha
                 calls += batch.draw()
         if calibrated:
-            calls += self._apply_calibration(target)
+            calls += self._apply_calibration(target, fade)
         self.ctx.disable(moderngl.BLEND)
         self.draw_calls = calls
 
@@ -558,15 +564,17 @@ class PanelView:
             self._post = (texture, self.ctx.framebuffer([texture]))
         return self._post[1]
 
-    def _apply_calibration(self, target: moderngl.Framebuffer) -> int:
+    def _apply_calibration(self, target: moderngl.Framebuffer, alpha: float) -> int:
         program, vao = self._fullscreen_vao("color.frag.glsl")
         color = self.panel.color
         program["u_gain"] = color.gain
         program["u_gamma"] = color.gamma
         program["u_brightness"] = color.brightness
+        program["u_alpha"] = alpha
         program["u_scene"] = 0
         target.use()
-        self.ctx.disable(moderngl.BLEND)
+        if alpha >= 1.0:
+            self.ctx.disable(moderngl.BLEND)
         self._post[0].use(0)
         vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
         return 1

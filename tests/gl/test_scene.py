@@ -181,3 +181,30 @@ def test_a_cross_fade_blends_the_incoming_scenario_over_the_outgoing_one(ctx):
     half_left, half_right = pixels[0.5][left].astype(int), pixels[0.5][right].astype(int)
     assert abs(half_left - (128, 0, 128)).max() <= 2, half_left
     assert abs(half_right - (128, 128, 0)).max() <= 2, half_right
+
+
+@pytest.mark.parametrize("calibrated", [False, True], ids=["plain", "calibrated"])
+def test_a_cross_fade_blends_translucent_fills_and_calibrated_panels_alike(ctx, calibrated):
+    data = {"wall": {**SMALL_GRID["wall"], "grid": {**SMALL_GRID["wall"]["grid"]}}}
+    if calibrated:
+        data["wall"]["grid"]["panel"] = {
+            **data["wall"]["grid"]["panel"],
+            "color": {"gain": [1.0, 1.0, 1.0], "gamma": 1.0, "brightness": 0.999},
+        }
+    wall = wall_from_data(data)
+    red = scenario(wall, [{"kind": "rect", "rect": [0, 0, 1, 1], "color": "#ff0000"}])
+    half_blue = scenario(wall, [{"kind": "rect", "rect": [0, 0, 1, 1], "color": "#0000ff80"}])
+    old, new = PanelView(ctx, wall, "r0c0"), PanelView(ctx, wall, "r0c0")
+    fbo = ctx.simple_framebuffer(old.panel.resolution)
+    try:
+        old.set_scenario(red)
+        new.set_scenario(half_blue)
+        old.render(0.0, fbo)
+        new.render(0.0, fbo, alpha=0.5)
+        pixel = read_rgb(fbo)[90, 160].astype(int)
+    finally:
+        old.release()
+        new.release()
+        release_framebuffer(ctx, fbo)
+    # Half of the old red, half of the new frame: half blue over the black background.
+    assert abs(pixel - (128, 0, 64)).max() <= 3, pixel
