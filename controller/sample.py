@@ -41,7 +41,7 @@ def sample_frame(
                 if decision.action == "show" and decision.post is not None:
                     feed.insert(0, decision.post)
     frame = aggregator.frame(now)
-    frame.pop("time", None)
+    frame.pop("time", None)  # as the pipeline does: renderers keep the shared clock
     frame["feed"] = feed[:FEED_SIZE]
     ingested = frame["totals"]["ingested"]
     frame["sources"] = [{"name": "simulator", "state": "ok", "ingested": ingested, "dropped": 0}]

@@ -87,5 +87,6 @@ class Built:
     def build(self, data, t: float = SAMPLE_NOW) -> Draw:
         draw = Draw(self.wall, self.panel.rect, self.panel.native_pitch_scale(), self.theme,
                     str(find_font()))
+        self.view.key(data, t)  # as the panel does before every build
         self.view.build(draw, data, t)
         return draw

@@ -43,7 +43,7 @@ RECEIPT_WINDOW = 60
 CROSSFADE_S = 0.4
 # The outgoing view is kept a little past the fade so a capture ordered for an
 # instant inside the fade, and served late, still shows that instant.
-FADE_KEPT = 4.0
+FADE_KEPT_S = 1.6
 FROM_CONTROLLER = ("state", "prepare", "commit", "data", "hb")
 
 
@@ -348,7 +348,7 @@ class Renderer:
                 old.render(t, target)
                 self.view.render(t, target, alpha=max(0.0, progress))
                 return
-            if progress > FADE_KEPT:
+            if t - start > FADE_KEPT_S:
                 self._end_fade()
         self.view.render(t, target)
 

@@ -23,6 +23,7 @@ from wallrenderer.widgets import VIEWS
 from wallrenderer.widgets.base import (
     GROUPS_PER_WIDGET,
     SHAPE_COLUMNS,
+    UNIT_QUAD,
     Draw,
     Layer,
     TextItem,
@@ -33,7 +34,6 @@ from wallrenderer.widgets.theme import Theme
 
 log = logging.getLogger(__name__)
 
-_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 # Colour blends by source alpha; alpha accumulates as coverage, so a cached image
 # holding translucent fills carries the right alpha when it is faded in.
 _BLEND = (
@@ -41,6 +41,9 @@ _BLEND = (
 )
 SWEEP_PERIOD_S = 8.0
 MAX_GLYPH_PX = 384
+# Atlases of text sizes no longer shown are kept (a size often comes back) up to
+# this many batches; past it, unused ones are freed so days on air cannot pile them up.
+KEPT_TEXT_BATCHES = 24
 OVERLAY_RGBA = (1.0, 0.75, 0.3, 0.9)
 _TEXT_COLUMNS = len(glyphs.LAYOUT_COLUMNS) + 1  # and the animation group
 _NO_CLIP = (1.0, 0.0, -1.0, 0.0)
@@ -74,7 +77,7 @@ class _InstancedQuads:
     def __init__(self, ctx, program, attributes: list[str], layout: str):
         self.ctx = ctx
         self.program = program
-        self.corner = ctx.buffer(_QUAD.tobytes())
+        self.corner = ctx.buffer(UNIT_QUAD.tobytes())
         self.instances = ctx.buffer(reserve=64)
         self.count = 0
         self.vao = ctx.vertex_array(
@@ -332,8 +335,12 @@ class PanelView:
                 rows.setdefault(key, []).append(quads)
         for key in rows:
             self._batch(*key)
-        for key, batch in self._text.items():
+        for key, batch in list(self._text.items()):
             parts = rows.get(key)
+            if not parts and len(self._text) > KEPT_TEXT_BATCHES:
+                batch.release()
+                del self._text[key]
+                continue
             batch.quads.upload(
                 np.concatenate(parts) if parts else np.zeros((0, _TEXT_COLUMNS), "f4")
             )

@@ -1,6 +1,6 @@
 // Animation groups: every instance names a group whose offset, opacity and
 // clip rectangle live in a small float texture, rewritten each frame. Data
-// changes rebuild instances at most 10 times a second; motion (a ticker's
+// changes rebuild a widget's instances (frames come at most 10 a second); motion (a ticker's
 // scroll, a card sliding in, bars re-ordering) only rewrites this texture.
 uniform sampler2D u_groups;   // row 0: dx, dy, alpha, -; row 1: clip x0, y0, x1, y1
 uniform float u_alpha;        // whole-scene opacity (cross-fade between scenarios)

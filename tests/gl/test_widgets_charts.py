@@ -54,6 +54,7 @@ def build(wall: Wall, view: WidgetView, data: dict, t: float, panel_id: str = "r
     panel = wall.panel(panel_id)
     draw = Draw(wall, panel.rect, panel.native_pitch_scale(), view.theme,
                 str(glyphs.find_font()))
+    view.key(data, t)  # as the panel does before every build
     view.build(draw, data, t)
     return draw
 

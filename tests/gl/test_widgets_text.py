@@ -46,6 +46,7 @@ def build(widget, data, t=NOW, panel="r0c0", view=None):
     view = view or VIEWS[spec.kind](spec, widget_rect(spec, wall), theme)
     p = wall.panel(panel)
     draw = Draw(wall, p.rect, p.native_pitch_scale(), theme, str(glyphs.find_font()))
+    view.key(data, t)  # as the panel does before every build
     view.build(draw, data, t)
     return wall, view, draw
 

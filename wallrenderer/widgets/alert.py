@@ -17,8 +17,8 @@ from wallrenderer import glyphs
 from wallrenderer.config import RGBA, Name, Widget
 from wallrenderer.errors import WallError
 from wallrenderer.geometry import Rect
-from wallrenderer.widgets.base import Draw, Motion, WidgetView
-from wallrenderer.widgets.theme import Theme, with_alpha
+from wallrenderer.widgets.base import Draw, Motion, WidgetView, finite_number
+from wallrenderer.widgets.theme import Theme, luminance, with_alpha
 
 PULSE_PERIOD_S = 2.0
 PULSE_LOW = 0.75
@@ -51,19 +51,6 @@ def ago(seconds: float) -> str:
         return f"{seconds // 60:.0f} min ago"
     return f"{seconds / 3600:.0f} h ago"
 
-
-def _time(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def luminance(color: RGBA) -> float:
-    """Relative luminance (WCAG) of a colour given in sRGB components."""
-
-    def linear(c: float) -> float:
-        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (linear(c) for c in color[:3])
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def readable_on(background: RGBA, candidates: Iterable[RGBA]) -> RGBA:
@@ -109,7 +96,7 @@ class AlertView(WidgetView):
         alert, _ = self._pick(data)
         shown_ago = None
         if alert is not None:
-            since = _time(alert.get("acknowledged_at") or alert.get("started_at"))
+            since = finite_number(alert.get("acknowledged_at") or alert.get("started_at"))
             shown_ago = None if since is None else ago(t - since)
         return (data.get("alerts"), shown_ago)
 
@@ -160,7 +147,7 @@ class AlertView(WidgetView):
 
     def _acknowledged(self, draw: Draw, alert: dict[str, Any], t: float) -> None:
         who = alert.get("acknowledged_by")
-        when = _time(alert.get("acknowledged_at"))
+        when = finite_number(alert.get("acknowledged_at"))
         text = f"Acknowledged by {who}"
         details = [ago(t - when) if when is not None else "", str(alert.get("brand") or ""),
                    HEADLINES.get(str(alert.get("kind")), "Alert").lower()]
@@ -183,7 +170,7 @@ class AlertView(WidgetView):
         self._icon(draw, Rect(inner.x, inner.y + (inner.h - icon) / 2, icon, icon), ink, color)
         gap = 0.6 * u
         content = Rect(inner.x + icon + gap, inner.y, inner.w - icon - gap, inner.h)
-        started = _time(alert.get("started_at"))
+        started = finite_number(alert.get("started_at"))
         when = "" if started is None else f"started {ago(t - started)}"
         if others:
             when = f"{when}{SEPARATOR}+{others} more" if when else f"+{others} more"
@@ -191,7 +178,8 @@ class AlertView(WidgetView):
         headline = HEADLINES.get(kind, "Alert").upper()
         headline = f"{headline}{SEPARATOR}{brand}" if brand else headline
         reason = str(alert.get("reason") or "")
-        terms = [str(x) for x in alert.get("top_terms") or () if isinstance(x, str)]
+        listed = alert.get("top_terms")
+        terms = [x for x in listed if isinstance(x, str)] if isinstance(listed, list) else []
         suggest = alert.get("suggest_scenario")
         hint = f"suggests: {suggest} scenario" if isinstance(suggest, str) and suggest else ""
         gap = 0.35 * u

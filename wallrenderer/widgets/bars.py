@@ -14,6 +14,7 @@ from wallrenderer.widgets.base import (
     Draw,
     Motion,
     WidgetView,
+    brand_order,
     ease_in_out,
     finite_number,
     lookup,
@@ -192,8 +193,7 @@ class BarsView(WidgetView):
         by_brand = lookup(data, self.spec.path)
         if not isinstance(by_brand, dict):
             return []
-        brands = data.get("brands") if isinstance(data.get("brands"), list) else []
-        order = [b for b in brands if b in by_brand] + [b for b in by_brand if b not in brands]
+        order = brand_order(data, by_brand)
         entries = []
         for index, brand in enumerate(order):
             value = by_brand[brand]

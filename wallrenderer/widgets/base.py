@@ -2,8 +2,9 @@
 
 A widget's `build` writes into a `Draw`: signed-distance shapes (one instanced
 draw for the whole scenario), text items (one instanced draw per font size)
-and animation groups. `PanelView` rebuilds a widget only when the data it
-reads changes (at most 10 times a second); motion between rebuilds comes from
+and animation groups. `PanelView` rebuilds a widget only when its `key()`
+changes, normally the data it reads (frames come at most 10 times a second);
+motion between rebuilds comes from
 `WidgetView.motion`, which moves, fades or clips whole groups through one small
 texture per frame, so nothing is re-laid out for a scroll or a slide.
 
@@ -28,6 +29,8 @@ from wallrenderer.widgets.theme import Theme
 
 TAU = 2 * math.pi
 TRANSPARENT: RGBA = (0.0, 0.0, 0.0, 0.0)
+# A unit quad's corners as a triangle strip: every instanced visual's base mesh.
+UNIT_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 # Columns of one shape instance, matching shaders/shape.vert.glsl.
 SHAPE_COLUMNS = 18
 BOX, SEGMENT, RING, TRIANGLE = 0.0, 1.0, 2.0, 3.0
@@ -279,10 +282,6 @@ class Draw:
                 best = (distance, moved)
         return None if best is None else best[1]
 
-    def seams_x(self, box: Rect) -> list[float]:
-        """Canvas x of the vertical seams (bezel centres) that cross `box`."""
-        edges = {p.rect.right for p in self.wall.panels} | {p.rect.x for p in self.wall.panels}
-        return [x for x in sorted(edges) if box.x < x < box.right]
 
 
 def _size_ladder() -> tuple[int, ...]:
@@ -477,6 +476,13 @@ def lookup(data: dict[str, Any], path: str) -> Any:
         else:
             return None
     return node
+
+
+def brand_order(data: dict[str, Any], by_brand: dict[str, Any]) -> list[str]:
+    """Keys of a brand-keyed object in the frame's brand order, then any others."""
+    listed = data.get("brands")
+    brands = [b for b in listed if isinstance(b, str)] if isinstance(listed, list) else []
+    return [b for b in brands if b in by_brand] + [b for b in by_brand if b not in brands]
 
 
 def top_field(path: str) -> str:

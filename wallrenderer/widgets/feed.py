@@ -22,7 +22,7 @@ from wallrenderer.widgets.base import (
     one_line,
     split,
 )
-from wallrenderer.widgets.theme import Theme, mix, with_alpha
+from wallrenderer.widgets.theme import Theme, luminance, mix, with_alpha
 
 # VADER's own thresholds, as the aggregation counts positive and negative mentions.
 NEGATIVE_BELOW = -0.05
@@ -215,7 +215,7 @@ class FeedView(WidgetView):
     # ------------------------------------------------------------------ data
 
     def _posts(self, data: dict[str, Any]) -> list[_Post]:
-        feed = data.get("feed")
+        feed = self._feed
         if not isinstance(feed, list):
             return []
         spec = self.spec
@@ -356,14 +356,8 @@ class FeedView(WidgetView):
         color = theme.series_color(zlib.crc32(post.author.encode()))
         r = box.w / 2
         draw.ring(box.x + r, box.y + r, r, 0.0, color, group=group)
-        ink = theme.background if _luminance(color) > DARK_DISC_LUMINANCE else theme.text
+        ink = theme.background if luminance(color) > DARK_DISC_LUMINANCE else theme.text
         draw.text(post.initials, box, ink, "center", size, group)
-
-
-def _luminance(color: RGBA) -> float:
-    """WCAG relative luminance of an sRGB colour."""
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in color[:3]]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,8 @@ def short_formula(formula: Any) -> str:
 
 def window_text(seconds: Any) -> str:
     """The sentiment window as a reader says it: "last hour"."""
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds <= 0:
+    seconds = finite_number(seconds)
+    if seconds is None or seconds <= 0:
         return ""
     return "last hour" if seconds == 3600 else f"last {format_duration(seconds)}"
 

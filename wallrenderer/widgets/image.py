@@ -17,14 +17,13 @@ import logging
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-import numpy as np
 from PIL import Image, ImageOps
 from pydantic import AfterValidator, Field, Strict
 
 from wallrenderer.config import Fraction, Name, Widget
 from wallrenderer.geometry import Panel, Rect
 from wallrenderer.resources import builtin_path
-from wallrenderer.widgets.base import Draw, Layer, WidgetView
+from wallrenderer.widgets.base import UNIT_QUAD, Draw, Layer, WidgetView
 from wallrenderer.widgets.theme import Theme, with_alpha
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 FORMATS = ("PNG", "JPEG")
 # Largest texture side uploaded; bigger pictures are scaled down first.
 MAX_TEXTURE_SIDE = 4096
-_QUAD = np.array([0, 0, 1, 0, 0, 1, 1, 1], dtype="f4")
 # Texture units 0 and 1 hold the text atlas and the animation groups.
 _IMAGE_UNIT = 2
 
@@ -187,7 +185,7 @@ class ImageLayer(Layer):
         self.texture = ctx.texture(pixels.size, 4, pixels.tobytes())
         self.texture.filter = (ctx.LINEAR, ctx.LINEAR)
         self.texture.repeat_x = self.texture.repeat_y = False
-        self.corner = ctx.buffer(_QUAD.tobytes())
+        self.corner = ctx.buffer(UNIT_QUAD.tobytes())
         self.vao = ctx.vertex_array(self.program, [(self.corner, "2f", "in_corner")])
 
     def draw(self, canvas_to_ndc: bytes, alpha: float) -> int:

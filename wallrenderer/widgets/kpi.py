@@ -11,6 +11,7 @@ from wallrenderer.geometry import Rect
 from wallrenderer.widgets.base import (
     Draw,
     WidgetView,
+    finite_number,
     format_count,
     format_duration,
     lookup,
@@ -41,7 +42,8 @@ class KpiWidget(Widget):
 
 def format_value(value: Any, fmt: str) -> str:
     """A figure as a wall shows it; a dash when the frame does not have it (yet)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
+    value = finite_number(value)
+    if value is None:
         return "\u2013"
     if fmt == "percent":
         return f"{100 * value:.0f}%"
@@ -80,10 +82,8 @@ class KpiView(WidgetView):
 
     def _delta(self, draw: Draw, box: Rect, value: Any, previous: Any) -> None:
         theme = self.theme
-        numbers = all(
-            isinstance(v, int | float) and not isinstance(v, bool) for v in (value, previous)
-        )
-        if not numbers or previous == 0:
+        value, previous = finite_number(value), finite_number(previous)
+        if value is None or previous is None or previous == 0:
             return
         change = (value - previous) / abs(previous)
         up = change >= 0
@@ -101,10 +101,10 @@ class KpiView(WidgetView):
     def _sparkline(self, draw: Draw, box: Rect, values: Any) -> None:
         if not isinstance(values, list) or len(values) < 2:
             return
-        ys = np.array([v if isinstance(v, int | float) else 0.0 for v in values], dtype="f8")
-        top = ys.max() or 1.0
+        ys = np.array([finite_number(v) or 0.0 for v in values], dtype="f8")
+        low, span = min(0.0, ys.min()), ys.max() - min(0.0, ys.min())
         xs = np.linspace(box.x, box.right, len(ys))
-        points = np.stack([xs, box.bottom - ys / top * box.h], axis=1)
+        points = np.stack([xs, box.bottom - (ys - low) / (span or 1.0) * box.h], axis=1)
         width = max(2.0, 0.12 * self.theme.unit)
         draw.polyline(points, width, self.theme.accent)
 

@@ -50,15 +50,14 @@ class Theme:
     warning: RGBA = parse_color("#f0b429")
     series: tuple[RGBA, ...] = OKABE_ITO
     font: str | None = None
-    font_scale: float = 1.0
     unit: float = 36.0
 
     @classmethod
     def for_scenario(cls, model: ThemeModel, background: RGBA, panel_height: float) -> Theme:
         """The default theme with a scenario's overrides, sized for the wall's panels."""
         colors = {k: v for k, v in model.colors.model_dump().items() if v is not None}
-        theme = cls(background=background, font=model.font, font_scale=model.font_scale)
-        theme = replace(theme, unit=panel_height / UNITS_PER_PANEL_HEIGHT * model.font_scale)
+        theme = cls(background=background, font=model.font,
+                    unit=panel_height / UNITS_PER_PANEL_HEIGHT * model.font_scale)
         if model.series:
             theme = replace(theme, series=tuple(model.series))
         return replace(theme, **colors)
@@ -89,3 +88,13 @@ def with_alpha(color: RGBA, alpha: float) -> RGBA:
 def mix(a: RGBA, b: RGBA, t: float) -> RGBA:
     """Linear blend from `a` (t=0) to `b` (t=1)."""
     return tuple(x + (y - x) * t for x, y in zip(a, b, strict=True))
+
+
+def luminance(color: RGBA) -> float:
+    """Relative luminance (WCAG) of a colour given in sRGB components."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in color[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b

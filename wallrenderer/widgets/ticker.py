@@ -132,7 +132,7 @@ class TickerView(WidgetView):
 
     def build(self, draw: Draw, data: dict[str, Any], t: float) -> None:
         theme = self.theme
-        items = self._items(data)
+        items = self._content
         if self._shown is not None and items != self._shown:
             self._changed_at = t
         self._shown = items

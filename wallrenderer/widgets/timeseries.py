@@ -22,6 +22,7 @@ from wallrenderer.widgets.base import (
     Draw,
     Motion,
     WidgetView,
+    brand_order,
     ease_in_out,
     finite_number,
     lookup,
@@ -195,8 +196,8 @@ class TimeseriesView(WidgetView):
         dx = plot.w / max(1, n - 1)
         parent = lookup(data, self.spec.path.rpartition(".")[0]) if "." in self.spec.path else {}
         parent = parent if isinstance(parent, dict) else {}
-        step_s = parent.get("step_s")
-        step_s = float(step_s) if isinstance(step_s, int | float) and step_s > 0 else DEFAULT_STEP_S
+        step_s = finite_number(parent.get("step_s"))
+        step_s = step_s if step_s is not None and step_s > 0 else DEFAULT_STEP_S
         self._x_axis(draw, plot, inner, (n - 1) * step_s, label_h)
         slid_out = self._track_shift(series, parent.get("start"), step_s, dx, t)
         settled = self._settled(t)
@@ -234,8 +235,7 @@ class TimeseriesView(WidgetView):
         by_name = lookup(data, self.spec.path)
         if not isinstance(by_name, dict):
             return []
-        brands = data.get("brands") if isinstance(data.get("brands"), list) else []
-        order = [b for b in brands if b in by_name] + [b for b in by_name if b not in brands]
+        order = brand_order(data, by_name)
         wanted = self.spec.brands
         own = data.get("own_brand")
         out = []

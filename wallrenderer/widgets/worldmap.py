@@ -31,6 +31,7 @@ from wallrenderer.widgets.base import (
     Draw,
     Layer,
     WidgetView,
+    finite_number,
     format_count,
     lookup,
 )
@@ -282,11 +283,11 @@ def counts_of(value: Any) -> dict[str, float]:
     if not isinstance(value, dict):
         return counts
     for code, n in value.items():
-        if isinstance(code, str) and isinstance(n, int | float) and not isinstance(n, bool):
-            if n > 0 and math.isfinite(n):
-                key = code.strip().upper()
-                counts[key] = counts.get(key, 0.0) + float(n)
-    return counts
+        n = finite_number(n)
+        if isinstance(code, str) and n is not None and n > 0:
+            key = code.strip().upper()
+            counts[key] = counts.get(key, 0.0) + n
+    return {code: n for code, n in counts.items() if math.isfinite(n)}
 
 
 @dataclass(frozen=True)
