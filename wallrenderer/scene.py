@@ -269,7 +269,7 @@ class PanelView:
             key = slot.view.key(self.data, t)
             if slot.built and _same_key(slot.key, key):
                 continue
-            self._build(slot, key, t)
+            self._build(slot, t)
             changed = True
         if changed:
             self._upload_content()
@@ -284,7 +284,7 @@ class PanelView:
         if changed or moving or self._groups_texture is None:
             self._sync_groups()
 
-    def _build(self, slot: _WidgetSlot, key: tuple, t: float) -> None:
+    def _build(self, slot: _WidgetSlot, t: float) -> None:
         font = self._font(self.theme.font)
         draw = Draw(self.wall, self.wall.panel(self.panel.id).rect, self.px_per_canvas,
                     self.theme, font or str(glyphs.find_font()))
@@ -294,7 +294,9 @@ class PanelView:
             log.exception("widget %s failed to draw; it shows nothing until its data changes",
                           slot.view.spec.kind)
             draw = Draw(self.wall, draw.panel, self.px_per_canvas, self.theme, draw.font)
-        slot.key, slot.built = key, True
+        # A build may move state the key reads (a slide's start): take the key
+        # again, or the widget would rebuild once more on the next frame.
+        slot.key, slot.built = slot.view.key(self.data, t), True
         shapes = np.array(draw.shapes, "f4").reshape(-1, SHAPE_COLUMNS)
         shapes[:, 7] += slot.first_group
         slot.shapes = shapes
