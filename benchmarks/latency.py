@@ -31,7 +31,7 @@ SCENARIOS = {"testcard": {"scenario": {"name": "testcard", "widgets": [{"kind": 
 
 SUBSCRIBER = """
 import json, sys, time
-from wallrenderer.link import Link
+from wallrenderer.renderer.link import Link
 link = Link(sys.argv[1], sys.argv[2])
 while not any(e.kind == "state" for e in link.poll()):
     link.wait(0.5)

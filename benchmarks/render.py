@@ -21,9 +21,9 @@ import numpy as np
 
 from controller.library import default_wall_path, load_library
 from controller.sample import sample_frame
-from wallrenderer.config import scenario_from_data
-from wallrenderer.gl import create_headless_context, release_framebuffer
-from wallrenderer.scene import PanelView
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.renderer.gl import create_headless_context, release_framebuffer
+from wallrenderer.renderer.scene import PanelView
 
 FPS = 60
 

@@ -27,7 +27,7 @@ import requests
 import yaml
 
 from controller.demo import free_port_pair
-from wallrenderer.link import control_request
+from wallrenderer.core.client import control_request
 
 TOKEN = "bench"
 WALL = {"wall": {"name": "bench-4x2", "grid": {"rows": 2, "cols": 4, "panel": {

@@ -1,4 +1,4 @@
-"""`wall demo`: a whole wall on one machine, run exactly as it runs on real hardware.
+"""`wallrenderer demo`: a whole wall on one machine, run exactly as it runs on real hardware.
 
 One controller process and one renderer process per panel, started as separate
 programs talking ZeroMQ over loopback, and supervised as systemd would on a
@@ -25,9 +25,9 @@ import numpy as np
 from controller.aggregate import tracked_keys
 from controller.library import load_library
 from controller.sources.simulator import SimulatorSource
-from wallrenderer.geometry import Wall
-from wallrenderer.link import control_request
-from wallrenderer.wallimage import compose_wall
+from wallrenderer.core.client import control_request
+from wallrenderer.core.geometry import Wall
+from wallrenderer.core.wallimage import compose_wall
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def free_port_pair(host: str = "127.0.0.1") -> int:
 def die_with_parent() -> None:
     """In a child before exec: get SIGTERM when the parent dies, even by SIGKILL (Linux).
 
-    So a killed `wall demo` never leaves renderers drawing for nobody.
+    So a killed `wallrenderer demo` never leaves renderers drawing for nobody.
     """
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)

@@ -2,7 +2,7 @@
 
 Data flow: `Aggregator.frame(now)` (the full state) -> `FrameComposer.compose`
 (this module) -> wire -> renderer, which rebuilds its copy with
-`wallrenderer.dataframe.apply_delta`.
+`wallrenderer.core.dataframe.apply_delta`.
 
 A delta is `{"seq": n, "full": bool, "set": {key: value}, "drop": [key]}` at
 top-level-key granularity: a key whose value changed is sent whole, a key that

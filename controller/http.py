@@ -16,14 +16,13 @@ thread-safe ``call()`` and ``request_switch()``, with a timeout, so neither side
 ever blocks the other's loop. docs/http-api.md describes the API for clients.
 
 Importing this module stays cheap (``http.server`` and ``requests`` are imported
-when first used), because the ``wall`` command line imports it for every
-subcommand to register ``wall switch``.
+when first used), because the ``wallrenderer`` command line imports it for every
+subcommand to register ``wallrenderer switch``.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import datetime
 import hmac
 import json
 import logging
@@ -39,15 +38,14 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
-from wallrenderer.address import parse_address
-from wallrenderer.errors import WallError
-from wallrenderer.protocol import reject_json_constant
+from controller.library import UnknownScenario
+from wallrenderer.core.address import parse_address
+from wallrenderer.core.client import DEFAULT_HTTP_PORT, TOKEN_ENV
+from wallrenderer.core.errors import WallError
+from wallrenderer.core.protocol import reject_json_constant
 
 log = logging.getLogger(__name__)
 
-TOKEN_ENV = "WALL_TOKEN"
-DEFAULT_HTTP_PORT = 8080
-DEFAULT_HTTP = f"127.0.0.1:{DEFAULT_HTTP_PORT}"
 JSON_TYPE = "application/json; charset=utf-8"
 MAX_BODY_BYTES = 64 * 1024
 DRAIN_LIMIT_BYTES = 1024 * 1024  # unread bodies up to this are read and dropped, not reset
@@ -221,7 +219,7 @@ class HttpApi:
 def start_http_api(controller, bind: str, cli_token: str | None) -> HttpApi:
     """Serve the API of `controller` on HOST:PORT, printing the token if it was generated.
 
-    For `wall controller --http HOST:PORT [--token T]`; close the result before the
+    For `wallrenderer controller --http HOST:PORT [--token T]`; close the result before the
     controller.
 
     Raises:
@@ -402,8 +400,6 @@ class _HandlerMixin:
         self._send_json(200, self._ask(controller.status))
 
     def _post_scenario(self) -> None:
-        from controller.node import UnknownScenario
-
         name = self._json_body().get("name")
         if name is None:
             raise _ApiError(400, f'missing "name": send {REQUEST_EXAMPLE}')
@@ -425,8 +421,6 @@ class _HandlerMixin:
     # --- visitor tours ---------------------------------------------------------------
 
     def _post_tour_start(self) -> None:
-        from controller.node import UnknownScenario
-
         body = self._json_body() if self._content_length() else {}  # no body: the defaults
         names = body.get("scenarios")
         if names is not None and (not isinstance(names, list) or not names
@@ -685,114 +679,3 @@ def _finite(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return [_finite(v) for v in obj]
     return obj
-
-
-# --- client side: `wall switch` ----------------------------------------------------------
-
-
-def normalize_base_url(address: str) -> str:
-    """``HOST:PORT`` or a full ``http(s)://`` URL as a base URL without trailing slash."""
-    address = address.strip().rstrip("/")
-    return address if "://" in address else f"http://{address}"
-
-
-def http_call(
-    base_url: str,
-    method: str,
-    path: str,
-    body: dict | None = None,
-    token: str | None = None,
-    timeout: float = 10,
-) -> tuple[int, dict]:
-    """One request to the controller's HTTP API: its status code and JSON answer.
-
-    An answer that is not a JSON object comes back as ``{"error": <start of the text>}``.
-
-    Raises:
-        WallError: the server cannot be reached or does not answer within `timeout` s.
-    """
-    import requests
-
-    url = normalize_base_url(base_url) + path
-    headers = {"Accept": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    try:
-        response = requests.request(method, url, json=body, headers=headers, timeout=timeout)
-    except requests.exceptions.Timeout:
-        raise WallError(f"no answer from the controller's HTTP API at {url} "
-                        f"within {timeout:g} s") from None
-    except requests.exceptions.ConnectionError as exc:
-        reason = "connection refused" if _refused(exc) else _short(exc)
-        raise WallError(f"cannot reach the controller's HTTP API at {url} ({reason}); is "
-                        "`wall controller` running with its HTTP API on that address?") from None
-    except requests.exceptions.RequestException as exc:
-        raise WallError(f"bad request to {url}: {_short(exc)}") from None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict):
-        text = response.text.strip()[:200] or HTTPStatus(response.status_code).phrase
-        answer = {"error": f"not a JSON answer: {text}"}
-    return response.status_code, answer
-
-
-def _refused(exc: BaseException) -> bool:
-    seen = set()
-    stack = [exc]
-    while stack:
-        e = stack.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        if isinstance(e, ConnectionRefusedError):
-            return True
-        stack += [e.__cause__, e.__context__, *(a for a in e.args if isinstance(a, Exception))]
-        stack.append(getattr(e, "reason", None))
-    return "refused" in str(exc).lower()
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def controller_time(activates_at: float) -> str:
-    """A controller-clock Unix time as local ``YYYY-MM-DD HH:MM:SS.mmm``."""
-    moment = datetime.datetime.fromtimestamp(activates_at)
-    return moment.isoformat(sep=" ", timespec="milliseconds")
-
-
-def _switch_command(args) -> int:
-    token = args.token or os.environ.get(TOKEN_ENV)
-    if not token:
-        print(f"wall switch: no token: pass --token or set {TOKEN_ENV} "
-              "(the controller prints its token at start)", file=sys.stderr)
-        return 1
-    status, answer = http_call(args.http, "POST", "/api/scenario", {"name": args.name},
-                               token=token, timeout=args.timeout)
-    if status != 200:
-        print(f"wall switch: {answer.get('error', answer)} (HTTP {status})", file=sys.stderr)
-        return 1
-    print(f"switched to {answer['name']} at tick {answer['tick']} "
-          f"({controller_time(answer['activates_at'])} controller time)")
-    late = answer.get("not_acknowledged") or []
-    if late:
-        print(f"not ready in time: {', '.join(late)} (they switch as soon as they are ready)",
-              file=sys.stderr)
-    return 0
-
-
-def add_switch_parser(subparsers) -> None:
-    """Add ``wall switch NAME [--http HOST:PORT] [--token T]`` to the `wall` subcommands."""
-    switch = subparsers.add_parser(
-        "switch", help="switch the wall to a scenario through the controller's HTTP API"
-    )
-    switch.add_argument("name", metavar="NAME", help="scenario to show")
-    switch.add_argument("--http", default=DEFAULT_HTTP, metavar="HOST:PORT",
-                        help=f"controller HTTP API, HOST:PORT or URL (default {DEFAULT_HTTP})")
-    switch.add_argument("--token", metavar="T", help=f"API token (default: ${TOKEN_ENV})")
-    switch.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="seconds to wait for the answer (default 10)")
-    switch.set_defaults(run=_switch_command)

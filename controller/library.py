@@ -1,6 +1,6 @@
 """Loading the wall and the scenario library the controller serves.
 
-Every file is validated with the same loader as `wall validate`; a scenario
+Every file is validated with the same loader as `wallrenderer validate`; a scenario
 that does not validate is reported and left out, never shown half-built.
 """
 
@@ -14,11 +14,14 @@ from typing import Any
 
 import yaml
 
-from wallrenderer.config import LayoutError, load_wall, scenario_from_text
-from wallrenderer.geometry import Wall
-from wallrenderer.protocol import MAX_MESSAGE_BYTES
-from wallrenderer.resources import builtin_path
-from wallrenderer.widgets.image import embed_images
+from wallrenderer.core.errors import WallError
+from wallrenderer.core.geometry import Wall
+from wallrenderer.core.layout.images import embed_images
+from wallrenderer.core.layout.problems import LayoutError
+from wallrenderer.core.layout.scenarios import scenario_from_text
+from wallrenderer.core.layout.walls import load_wall
+from wallrenderer.core.protocol import MAX_MESSAGE_BYTES
+from wallrenderer.core.resources import builtin_path
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +94,7 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
     for problem in problems:
         log.warning("%s", problem)
     return Library(wall, wall_data, scenarios, problems, fields)
+
+
+class UnknownScenario(WallError):
+    """A switch to a scenario the controller does not have."""

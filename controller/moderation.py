@@ -33,7 +33,7 @@ from typing import Any, Literal
 import yaml
 
 from controller.store import Store
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 log = logging.getLogger(__name__)
 

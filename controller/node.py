@@ -4,7 +4,7 @@ Sockets: PUB on PORT (sequenced updates: `state`, switch `prepare` and
 `commit`; heartbeats and capture orders) and
 ROUTER on PORT + 1 (snapshots for renderers that join late or re-sync, clock
 exchanges, renderer reports and acknowledgements, and requests from control
-clients such as `wall demo` and `wall status`). One thread, one poll loop: the
+clients such as `wallrenderer demo` and `wallrenderer status`). One thread, one poll loop: the
 publish path never blocks (PUB drops for a subscriber past its high-water mark).
 
 A scenario switch is two-phase: `prepare` (renderers build the new scenario's
@@ -23,17 +23,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import zmq
 
-from wallrenderer.address import endpoints
-from wallrenderer.dataframe import apply_delta
-from wallrenderer.errors import WallError
-from wallrenderer.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
-from wallrenderer.security import apply_server
-from wallrenderer.timing import tick_at, time_of
+from controller.library import UnknownScenario
+from wallrenderer.core.address import endpoints
+from wallrenderer.core.dataframe import apply_delta
+from wallrenderer.core.errors import WallError
+from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
+from wallrenderer.core.security import apply_server
+from wallrenderer.core.timing import tick_at, time_of
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +106,6 @@ class Tour:
     def wire(self) -> dict[str, Any]:
         current = self.scenarios[self.index] if self.index >= 0 else None
         return {"scenarios": self.scenarios, "seconds": self.seconds, "current": current}
-
-
-class UnknownScenario(WallError):
-    """A switch to a scenario the controller does not have."""
 
 
 class Controller:
@@ -447,7 +443,7 @@ class Controller:
     def _on_request(self, frames: list[bytes], received: float) -> None:
         """Answer one request; its routing envelope is every frame before header and body.
 
-        A direct client has a one-frame envelope; through `wall relay` it has one per hop.
+        A direct client has a one-frame envelope; through `wallrenderer relay` it has one per hop.
         """
         client, rest = frames[:-2], frames[-2:]
         try:
@@ -534,7 +530,7 @@ class Controller:
                 self._captures.remove(capture)
 
     def status(self) -> dict[str, Any]:
-        """The wall's state as `wall status` and the HTTP API report it."""
+        """The wall's state as `wallrenderer status` and the HTTP API report it."""
         now = time.time()
         ids = sorted(set(self.display_ids) | self.renderers.keys())
         rows = []
@@ -553,111 +549,3 @@ class Controller:
             "alerts": self.data.get("alerts", []),
             "tour": self.tour.wire() if self.tour else None,
         }
-
-
-def run_controller(
-    wall_path: str,
-    scenarios_dir: str | None,
-    scenario: str | None,
-    bind: str,
-    http: str | None = None,
-    token: str | None = None,
-    curve=None,
-    sources: list[str] | None = None,
-    brands: list[str] | None = None,
-    store_path: str | None = None,
-    moderation_path: str | None = None,
-    tracked: list[str] | None = None,
-) -> int:
-    """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
-
-    `http` (HOST:PORT) turns on the HTTP API; `curve` (a `CurveServer`)
-    encrypts and authenticates every ZeroMQ connection; `sources` are
-    `--source` specs whose posts become the data frames the widgets draw;
-    `tracked` are the `--track` campaign hashtags and URLs.
-    """
-    import signal
-
-    from controller.http import start_http_api
-    from controller.library import load_library
-    from wallrenderer.security import start_authenticator
-
-    library = load_library(wall_path, scenarios_dir)
-    name = scenario or "testcard"
-    if name not in library.scenarios:
-        known = ", ".join(sorted(library.scenarios))
-        log.error("scenario %r not found (available: %s)", name, known)
-        return 2
-    zctx = zmq.Context.instance()
-    auth = start_authenticator(zctx, curve) if curve is not None else None
-    controller = api = pipeline = store = None
-    stopping = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
-    try:
-        controller = Controller(
-            library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve,
-            library.fields,
-        )
-        if sources:
-            store = _open_store(store_path or default_store_path(library.wall.name))
-            pipeline = _pipeline(controller, sources, brands, store, moderation_path, tracked)
-            pipeline.start()
-            log.info("data from %s", ", ".join(sources))
-        if http:
-            api = start_http_api(controller, http, token)
-            log.info("HTTP API on %s", api.url)
-        log.info("controller for wall %s on %s, scenario %s%s", library.wall.name, bind, name,
-                 " (CURVE)" if curve else "")
-        controller.run(lambda: bool(stopping))
-    finally:
-        if api is not None:
-            api.close()
-        if pipeline is not None:
-            pipeline.stop()
-        if store is not None:
-            store.close()
-        if controller is not None:
-            controller.close()
-        if auth is not None:
-            auth.stop()
-    return 0
-
-
-def default_store_path(wall_name: str) -> Path:
-    """Where aggregates persist by default: the user's state folder, one file per wall."""
-    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
-    return base / "wallrenderer" / f"{wall_name}.sqlite"
-
-
-def _open_store(path):
-    """The SQLite store, or None (logged) when it cannot be opened: data still flows."""
-    from controller.store import Store
-
-    try:
-        store, warning = Store.open_or_recover(Path(path))
-    except WallError as exc:
-        log.warning("%s; aggregates will not survive a restart", exc)
-        return None
-    if warning:
-        log.warning("%s", warning)
-    log.info("aggregates kept in %s", store.path)
-    return store
-
-
-def _pipeline(controller, sources, brands, store, moderation_path, tracked):
-    from controller.moderation import ModerationPolicy
-    from controller.pipeline import DEFAULT_BRANDS, DataPipeline
-
-    policy = ModerationPolicy.load(moderation_path) if moderation_path else None
-    pipeline = DataPipeline(
-        sources,
-        list(brands or DEFAULT_BRANDS),
-        lambda delta: controller.call(lambda: controller.publish_data(delta)),
-        store,
-        policy,
-        fields=controller.data_fields,
-        tracked=tracked or (),
-    )
-    controller.pipeline = pipeline
-    return pipeline

@@ -22,11 +22,12 @@ from controller.aggregate import Aggregator, tracked_keys
 from controller.frames import FrameComposer
 from controller.moderation import AuditLog, ModerationPolicy, Moderator
 from controller.posts import from_dicts, parse_lines, score_missing
-from controller.sources.base import Source, parse_source_spec
+from controller.sources.base import Source
 from controller.sources.simulator import SimulatorSource
+from controller.sources.spec import parse_source_spec
 from controller.sources.webhook import WebhookSource
 from controller.store import Store
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""`wall relay`: fans one controller out to many renderers through a tree of relays.
+"""`wallrenderer relay`: fans one controller out to many renderers through a tree of relays.
 
 A relay connects upstream to a controller (or to another relay) exactly as a
 renderer does, and offers downstream the same two ports a controller offers,
@@ -10,7 +10,7 @@ and cannot tell the difference:
   renderers' subscriptions travel up through XPUB/XSUB, so each hop only
   carries the topics someone below it wants, and the controller publishes
   each message once per relay instead of once per renderer.
-- PORT + 1: requests (snapshots, clock exchanges, reports, `wall status`). A
+- PORT + 1: requests (snapshots, clock exchanges, reports, `wallrenderer status`). A
   ROUTER bound downstream and a DEALER connected upstream, joined by a second
   proxy. The ROUTER prepends the client's routing id and the DEALER passes it
   on, so the controller sees one envelope frame per hop and its reply, sent
@@ -36,9 +36,9 @@ from collections.abc import Callable
 import zmq
 from zmq.utils.monitor import recv_monitor_message
 
-from wallrenderer.address import endpoints
-from wallrenderer.protocol import MAX_MESSAGE_BYTES
-from wallrenderer.security import apply_client, apply_server, start_authenticator
+from wallrenderer.core.address import endpoints
+from wallrenderer.core.protocol import MAX_MESSAGE_BYTES
+from wallrenderer.core.security import apply_client, apply_server, start_authenticator
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ def run_relay(
 
 
 def add_relay_parser(subparsers):
-    """Add `wall relay --upstream HOST[:PORT] [--bind HOST:PORT]` to the `wall` command line."""
+    """Add `wallrenderer relay --upstream HOST[:PORT] [--bind HOST:PORT]` to the command line."""
     relay = subparsers.add_parser(
         "relay", help="forward a controller to more renderers (trees of relays)"
     )

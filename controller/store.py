@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 SCHEMA_VERSION = 1
 APPLICATION = "wallrenderer"

@@ -34,7 +34,7 @@ import numpy as np
 import pycountry
 import shapefile
 
-from wallrenderer.widgets.worldmap import project
+from wallrenderer.renderer.widgets.worldmap import project
 
 MEMBER = "geopandas/datasets/naturalearth_lowres/naturalearth_lowres"
 OUTPUT = Path(__file__).resolve().parent.parent / "layouts" / "maps" / "world-110m.json"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from wallrenderer.geometry import Panel, Rect
+from wallrenderer.core.geometry import Panel, Rect
 
 
 def predicted_mask(panel: Panel, rect: Rect) -> np.ndarray:

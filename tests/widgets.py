@@ -8,13 +8,15 @@ import numpy as np
 from pixels import grow, predicted_mask
 from walls import WIDGET_WALL
 
-from wallrenderer.config import scenario_from_data, wall_from_data, widget_rect
-from wallrenderer.geometry import Rect, Wall
-from wallrenderer.glyphs import find_font
-from wallrenderer.preview import render_panels
-from wallrenderer.widgets import VIEWS
-from wallrenderer.widgets.base import Draw
-from wallrenderer.widgets.theme import Theme
+from wallrenderer.core.geometry import Rect, Wall
+from wallrenderer.core.layout.placement import widget_rect
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer.glyphs import find_font
+from wallrenderer.renderer.preview import render_panels
+from wallrenderer.renderer.widgets import VIEWS
+from wallrenderer.renderer.widgets.base import Draw
+from wallrenderer.renderer.widgets.theme import Theme
 
 BACKGROUND = "#000000"
 # The instant widget tests draw at unless they say otherwise (2026-11-18 11:06:40 UTC).

@@ -1,4 +1,4 @@
-"""`python -m wallrenderer` is the `wall` command (the demo starts its children this way)."""
+"""`python -m wallrenderer` is the `wallrenderer` command (the demo starts children this way)."""
 
 import sys
 

@@ -1,7 +1,7 @@
-"""The `wall` command line (contract in DESIGN.md).
+"""The `wallrenderer` command line: the one place that knows every role.
 
 Each subcommand imports its heavy parts only when it runs: the controller
-never loads GL, and only `wall renderer` imports moderngl and pyglet.
+never loads GL, and only `wallrenderer renderer` imports moderngl and pyglet.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 # The demo's data: the simulator with three hours of history, so every window,
@@ -36,8 +37,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _controller(args: argparse.Namespace) -> int:
-    from controller.node import run_controller
-    from wallrenderer.security import server_from_options
+    from controller.run import run_controller
+    from wallrenderer.core.security import server_from_options
 
     curve = server_from_options(args.curve_secret, args.curve_allow)
     brands = [b.strip() for b in args.brands.split(",") if b.strip()] if args.brands else None
@@ -49,7 +50,7 @@ def _controller(args: argparse.Namespace) -> int:
 
 def _relay(args: argparse.Namespace) -> int:
     from controller.relay import run_relay
-    from wallrenderer.security import client_from_options, server_from_options
+    from wallrenderer.core.security import client_from_options, server_from_options
 
     client = client_from_options(args.curve_secret, args.curve_server)
     server = server_from_options(args.curve_secret, args.curve_allow) if args.curve_allow else None
@@ -57,13 +58,13 @@ def _relay(args: argparse.Namespace) -> int:
 
 
 def _renderer(args: argparse.Namespace) -> int:
-    from wallrenderer.gl import WindowPlacement
-    from wallrenderer.node import RendererOptions, run_renderer
+    from wallrenderer.renderer.gl import WindowPlacement
+    from wallrenderer.renderer.node import RendererOptions, run_renderer
 
     mode = "fullscreen" if args.fullscreen else "windowed" if args.windowed else "headless"
     placement = WindowPlacement.parse(args.geometry) if args.geometry else None
     fps = args.fps or (60.0 if mode != "headless" else 10.0)
-    from wallrenderer.security import client_from_options
+    from wallrenderer.core.security import client_from_options
 
     curve = client_from_options(args.curve_secret, args.curve_server)
     options = RendererOptions(
@@ -80,14 +81,15 @@ def _preview(args: argparse.Namespace) -> int:
 
     from controller.library import default_wall_path, load_library
     from controller.sample import sample_frame
-    from wallrenderer.config import scenario_from_data
-    from wallrenderer.gl import create_headless_context
-    from wallrenderer.preview import render_wall
+    from wallrenderer.core.layout.scenarios import scenario_from_data
+    from wallrenderer.renderer.gl import create_headless_context
+    from wallrenderer.renderer.preview import render_wall
 
     library = load_library(args.wall or default_wall_path(), args.scenarios)
     if args.scenario not in library.scenarios:
         known = ", ".join(sorted(library.scenarios))
-        print(f"wall preview: no scenario {args.scenario!r} (have: {known})", file=sys.stderr)
+        print(f"wallrenderer preview: no scenario {args.scenario!r} (have: {known})",
+              file=sys.stderr)
         return 1
     scenario = scenario_from_data(library.scenarios[args.scenario], wall=library.wall)
     now = time.time()
@@ -104,7 +106,7 @@ def _preview(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from wallrenderer.config import validate_files
+    from wallrenderer.core.layout.validate import validate_files
 
     problems = validate_files(args.files, args.wall or ())
     for problem in problems:
@@ -116,14 +118,14 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from wallrenderer.link import control_request
-    from wallrenderer.security import client_from_options
+    from wallrenderer.core.client import control_request
+    from wallrenderer.core.security import client_from_options
 
     curve = client_from_options(args.curve_secret, args.curve_server)
     try:
         status = control_request(args.connect, "status", {}, timeout_s=args.timeout, curve=curve)
     except TimeoutError as exc:
-        print(f"wall status: {exc}", file=sys.stderr)
+        print(f"wallrenderer status: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(status, indent=2))
@@ -135,6 +137,29 @@ def _status(args: argparse.Namespace) -> int:
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
     for row in [list(columns), *rows]:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _switch(args: argparse.Namespace) -> int:
+    from wallrenderer.core.client import TOKEN_ENV, controller_time, http_call
+
+    token = args.token or os.environ.get(TOKEN_ENV)
+    if not token:
+        print(f"wallrenderer switch: no token: pass --token or set {TOKEN_ENV} "
+              "(the controller prints its token at start)", file=sys.stderr)
+        return 1
+    status, answer = http_call(args.http, "POST", "/api/scenario", {"name": args.name},
+                               token=token, timeout=args.timeout)
+    if status != 200:
+        print(f"wallrenderer switch: {answer.get('error', answer)} (HTTP {status})",
+              file=sys.stderr)
+        return 1
+    print(f"switched to {answer['name']} at tick {answer['tick']} "
+          f"({controller_time(answer['activates_at'])} controller time)")
+    late = answer.get("not_acknowledged") or []
+    if late:
+        print(f"not ready in time: {', '.join(late)} (they switch as soon as they are ready)",
+              file=sys.stderr)
     return 0
 
 
@@ -163,8 +188,8 @@ def _http_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Subcommands and options of `wall`, as DESIGN.md fixes them."""
-    parser = argparse.ArgumentParser(prog="wall", description=__doc__.splitlines()[0])
+    """Subcommands and options of `wallrenderer`, as the README documents them."""
+    parser = argparse.ArgumentParser(prog="wallrenderer", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -260,17 +285,28 @@ def build_parser() -> argparse.ArgumentParser:
     _curve_client_options(st)
     st.set_defaults(run=_status)
 
-    from controller.http import add_switch_parser
-    from wallrenderer.security import add_keys_parser
+    from wallrenderer.core.client import DEFAULT_HTTP, TOKEN_ENV
 
-    add_switch_parser(sub)
+    switch = sub.add_parser(
+        "switch", help="switch the wall to a scenario through the controller's HTTP API"
+    )
+    switch.add_argument("name", metavar="NAME", help="scenario to show")
+    switch.add_argument("--http", default=DEFAULT_HTTP, metavar="HOST:PORT",
+                        help=f"controller HTTP API, HOST:PORT or URL (default {DEFAULT_HTTP})")
+    switch.add_argument("--token", metavar="T", help=f"API token (default: ${TOKEN_ENV})")
+    switch.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="seconds to wait for the answer (default 10)")
+    switch.set_defaults(run=_switch)
+
+    from wallrenderer.core.security import add_keys_parser
+
     add_keys_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the `wall` console script; returns the exit code."""
-    from wallrenderer.errors import WallError
+    """Entry point of the `wallrenderer` console script; returns the exit code."""
+    from wallrenderer.core.errors import WallError
 
     args = build_parser().parse_args(argv)
     role = getattr(args, "display", None) or args.command
@@ -281,5 +317,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(args)
     except WallError as exc:
-        print(f"wall {args.command}: {exc}", file=sys.stderr)
+        print(f"wallrenderer {args.command}: {exc}", file=sys.stderr)
         return 1

@@ -27,7 +27,7 @@ from controller.sources.base import (
     parse_time,
 )
 from controller.sources.fetch import Fetcher
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 TIME_FORMATS = ("auto", "unix", "unix_ms", "iso8601", "rfc2822")
 _MISSING = object()

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.sources.base import Source
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 #: simulated seconds per generation step; the rate is constant within a step
 STEP_S = 30.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import moderngl
 import pytest
 
-from wallrenderer.gl import create_headless_context
+from wallrenderer.renderer.gl import create_headless_context
 
 
 @pytest.fixture(scope="session")

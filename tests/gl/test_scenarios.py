@@ -17,13 +17,15 @@ from PIL import Image
 
 from controller.library import load_library
 from controller.sample import sample_frame
-from wallrenderer.config import scenario_from_data, validate_files, widget_rect
-from wallrenderer.glyphs import find_font
-from wallrenderer.preview import render_wall
-from wallrenderer.resources import builtin_path
-from wallrenderer.widgets import VIEWS
-from wallrenderer.widgets.base import Draw, intersection
-from wallrenderer.widgets.theme import Theme
+from wallrenderer.core.layout.placement import widget_rect
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.layout.validate import validate_files
+from wallrenderer.core.resources import builtin_path
+from wallrenderer.renderer.glyphs import find_font
+from wallrenderer.renderer.preview import render_wall
+from wallrenderer.renderer.widgets import VIEWS
+from wallrenderer.renderer.widgets.base import Draw, intersection
+from wallrenderer.renderer.widgets.theme import Theme
 
 SHIPPED = ("monitoring", "crisis", "product-launch", "visitor-tour", "testcard")
 WALLS = ("demo-2x2", "hub-3x2")

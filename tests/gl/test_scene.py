@@ -8,11 +8,12 @@ from pixels import assert_fill_matches, predicted_mask
 from walls import MIXED_WALL as MIXED
 from walls import SMALL_GRID_WALL as SMALL_GRID
 
-from wallrenderer.config import scenario_from_data, wall_from_data
-from wallrenderer.geometry import Rect
-from wallrenderer.gl import release_framebuffer
-from wallrenderer.scene import PanelView, read_rgb
-from wallrenderer.shaders import ProgramCache, ShaderError
+from wallrenderer.core.geometry import Rect
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer.gl import release_framebuffer
+from wallrenderer.renderer.scene import PanelView, read_rgb
+from wallrenderer.renderer.shaders import ProgramCache, ShaderError
 
 RED = (255, 0, 0)
 

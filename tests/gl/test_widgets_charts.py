@@ -14,13 +14,16 @@ from walls import WIDGET_WALL
 from widgets import assert_only_inside, draw_widget, lit, widget_scene
 
 from controller.sample import sample_frame
-from wallrenderer import glyphs
-from wallrenderer.config import LayoutError, scenario_from_data, wall_from_data, widget_rect
-from wallrenderer.geometry import Rect, Wall
-from wallrenderer.widgets import VIEWS
-from wallrenderer.widgets.base import BOX, TRIANGLE, Draw, WidgetView, format_count
-from wallrenderer.widgets.theme import Theme
-from wallrenderer.widgets.timeseries import FILL_ALPHA
+from wallrenderer.core.geometry import Rect, Wall
+from wallrenderer.core.layout.placement import widget_rect
+from wallrenderer.core.layout.problems import LayoutError
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer import glyphs
+from wallrenderer.renderer.widgets import VIEWS
+from wallrenderer.renderer.widgets.base import BOX, TRIANGLE, Draw, WidgetView, format_count
+from wallrenderer.renderer.widgets.theme import Theme
+from wallrenderer.renderer.widgets.timeseries import FILL_ALPHA
 
 NOW = 1795000000.0
 BRANDS = ["acme", "globex", "initech", "umbrella"]

@@ -7,9 +7,11 @@ import pytest
 from walls import WIDGET_WALL
 from widgets import Built, assert_only_inside, draw_widget, lit
 
-from wallrenderer.config import LayoutError, scenario_from_data, wall_from_data
-from wallrenderer.widgets.base import SEGMENT, TRIANGLE
-from wallrenderer.widgets.kpi import format_value
+from wallrenderer.core.layout.problems import LayoutError
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer.widgets.base import SEGMENT, TRIANGLE
+from wallrenderer.renderer.widgets.kpi import format_value
 
 KPI = {"kind": "kpi", "cells": "r0c1", "within": [0.1, 0.1, 0.6, 0.7],
        "label": "Mentions, last hour", "value": "volume.by_brand.{own}.1h",

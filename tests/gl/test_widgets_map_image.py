@@ -11,15 +11,19 @@ from PIL import Image
 from walls import WIDGET_WALL
 from widgets import assert_only_inside, draw_widget, lit, widget_scene
 
-from wallrenderer import glyphs
-from wallrenderer.config import LayoutError, scenario_from_data, wall_from_data, widget_rect
-from wallrenderer.gl import release_framebuffer
-from wallrenderer.preview import render_panels
-from wallrenderer.scene import PanelView, read_rgb
-from wallrenderer.widgets.base import Draw
-from wallrenderer.widgets.image import MAX_IMAGE_BYTES, ImageView, embed_images
-from wallrenderer.widgets.theme import Theme
-from wallrenderer.widgets.worldmap import MapView, Palette, map_point
+from wallrenderer.core.layout.images import MAX_IMAGE_BYTES, embed_images
+from wallrenderer.core.layout.placement import widget_rect
+from wallrenderer.core.layout.problems import LayoutError
+from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer import glyphs
+from wallrenderer.renderer.gl import release_framebuffer
+from wallrenderer.renderer.preview import render_panels
+from wallrenderer.renderer.scene import PanelView, read_rgb
+from wallrenderer.renderer.widgets.base import Draw
+from wallrenderer.renderer.widgets.image import ImageView
+from wallrenderer.renderer.widgets.theme import Theme
+from wallrenderer.renderer.widgets.worldmap import MapView, Palette, map_point
 
 MAP_ACROSS = {"kind": "map", "cells": "r1c0:r1c1"}
 BUSY_FR = {"countries": {"1h": {"FR": 1000, "US": 10}}}

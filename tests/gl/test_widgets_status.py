@@ -11,9 +11,10 @@ from walls import WIDGET_WALL
 from widgets import Built, assert_only_inside, draw_widget, lit, widget_scene
 
 from controller.sample import sample_frame
-from wallrenderer.config import LayoutError, wall_from_data
-from wallrenderer.widgets.base import RING, SEGMENT
-from wallrenderer.widgets.theme import Theme
+from wallrenderer.core.layout.problems import LayoutError
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer.widgets.base import RING, SEGMENT
+from wallrenderer.renderer.widgets.theme import Theme
 
 NOW = 1795000000.0  # 2026-11-18 11:06:40 UTC; a whole number of pulse periods
 BOX = {"cells": "r0c0", "within": [0.05, 0.05, 0.9, 0.9]}
@@ -141,7 +142,7 @@ def test_gauge_path_reads_any_figure_and_excludes_brand(calm):
     """`path` points anywhere in the frame (its top field is requested); not with `brand`."""
     path = f"sentiment.by_brand.{calm['brands'][1]}.net"
     built = Built({**GAUGE, "path": path})
-    assert "sentiment" in built.view.data_fields(built.view.spec)
+    assert "sentiment" in built.view.spec.data_fields()
     assert needle(built.build(calm))[0] == pytest.approx(
         needle(Built({**GAUGE, "brand": calm["brands"][1]}).build(calm))[0])
     with pytest.raises(LayoutError, match="either 'path' or 'brand'"):

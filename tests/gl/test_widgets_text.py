@@ -11,12 +11,15 @@ from walls import WIDGET_WALL
 from widgets import assert_only_inside, draw_widget, lit, region, widget_scene
 
 from controller.sample import sample_frame
-from wallrenderer import glyphs
-from wallrenderer.config import LayoutError, ThemeModel, wall_from_data, widget_rect
-from wallrenderer.geometry import Rect
-from wallrenderer.widgets import VIEWS
-from wallrenderer.widgets.base import BOX, ELLIPSIS, SEGMENT, Draw, intersection
-from wallrenderer.widgets.theme import Theme
+from wallrenderer.core.geometry import Rect
+from wallrenderer.core.layout.placement import widget_rect
+from wallrenderer.core.layout.problems import LayoutError
+from wallrenderer.core.layout.scenarios import ThemeModel
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.renderer import glyphs
+from wallrenderer.renderer.widgets import VIEWS
+from wallrenderer.renderer.widgets.base import BOX, ELLIPSIS, SEGMENT, Draw, intersection
+from wallrenderer.renderer.widgets.theme import Theme
 
 NOW = 1_795_000_000.0
 FEED = {"kind": "feed", "cells": "r0c0"}

@@ -14,10 +14,10 @@ import yaml
 
 from controller.demo import die_with_parent
 
-WALL_BIN = Path(sys.executable).with_name("wall")
+WALL_BIN = Path(sys.executable).with_name("wallrenderer")
 
 def wall_command(*args: str) -> list[str]:
-    """The installed `wall` console script (falls back to `python -m` in a checkout)."""
+    """The installed `wallrenderer` console script (falls back to `python -m` in a checkout)."""
     if WALL_BIN.exists():
         return [str(WALL_BIN), *args]
     return [sys.executable, "-m", "wallrenderer", *args]

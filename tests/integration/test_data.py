@@ -13,9 +13,9 @@ from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
-from wallrenderer.address import endpoints
-from wallrenderer.link import control_request
-from wallrenderer.protocol import Message
+from wallrenderer.core.address import endpoints
+from wallrenderer.core.client import control_request
+from wallrenderer.core.protocol import Message
 
 TOKEN = "t"
 

@@ -1,4 +1,4 @@
-"""`wall demo` end to end: separate controller and renderer processes over ZeroMQ."""
+"""`wallrenderer demo` end to end: separate controller and renderer processes over ZeroMQ."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from PIL import Image
 from pixels import assert_fill_matches, predicted_mask
 from walls import MIXED_WALL, SMALL_GRID_WALL
 
-from wallrenderer.config import wall_from_data
-from wallrenderer.link import control_request
-from wallrenderer.wallimage import BEZEL_RGB
+from wallrenderer.core.client import control_request
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.core.wallimage import BEZEL_RGB
 
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)

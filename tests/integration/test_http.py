@@ -6,12 +6,9 @@ picks it up (there is nobody to wait for) and activates about COMMIT_LEAD_S late
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import socket
-import subprocess
-import sys
 import threading
 import time
 
@@ -22,16 +19,11 @@ from walls import SMALL_GRID_WALL
 
 import controller.http as controller_http
 from controller.demo import free_port_pair
-from controller.http import (
-    MAX_BODY_BYTES,
-    HttpApi,
-    add_switch_parser,
-    http_call,
-    resolve_token,
-    start_http_api,
-)
+from controller.http import MAX_BODY_BYTES, HttpApi, resolve_token, start_http_api
 from controller.node import Controller
-from wallrenderer.errors import WallError
+from wallrenderer.cli import build_parser
+from wallrenderer.core.client import http_call
+from wallrenderer.core.errors import WallError
 
 TOKEN = "test-token-0123456789"
 SCENARIOS = {
@@ -297,9 +289,7 @@ def test_http_call_to_a_closed_port_raises_wall_error():
 
 
 def wall_switch(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="wall")
-    add_switch_parser(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["switch", *argv])
+    args = build_parser().parse_args(["switch", *argv])
     return args.run(args)
 
 
@@ -324,10 +314,3 @@ def test_wall_switch_takes_the_token_from_the_environment_and_reports_errors(
     assert "no token" in capsys.readouterr().err
     assert status(api)["scenario"] == "testcard"
 
-
-def test_importing_the_module_does_not_import_http_server_or_requests():
-    code = ("import sys, controller.http; "
-            "print(sorted({'http.server', 'requests', 'zmq'} & set(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=30, check=True)
-    assert result.stdout.strip() == "[]", "the `wall` CLI imports controller.http for every command"

@@ -14,8 +14,8 @@ import zmq
 from conftest import wait_for
 
 from controller.demo import free_port_pair
-from wallrenderer.link import STALE_AFTER_S, Link
-from wallrenderer.protocol import TOPIC_ALL, Message
+from wallrenderer.core.protocol import TOPIC_ALL, Message
+from wallrenderer.renderer.link import STALE_AFTER_S, Link
 
 
 class FakeController:

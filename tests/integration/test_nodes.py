@@ -14,8 +14,8 @@ from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
-from wallrenderer.link import control_request
-from wallrenderer.protocol import Message
+from wallrenderer.core.client import control_request
+from wallrenderer.core.protocol import Message
 
 
 def status_or_none(connect: str):

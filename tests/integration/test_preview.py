@@ -1,4 +1,4 @@
-"""`wall preview`: a scenario drawn on a wall to a PNG, as an operator runs it."""
+"""`wallrenderer preview`: a scenario drawn on a wall to a PNG, as an operator runs it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 from conftest import wall_command
 from PIL import Image
 
-from wallrenderer.resources import builtin_path
+from wallrenderer.core.resources import builtin_path
 
 
 def test_preview_writes_the_whole_wall_with_data(tmp_path):

@@ -1,4 +1,4 @@
-"""`wall relay`: a controller feeding renderers through a tree of relays, as real processes.
+"""`wallrenderer relay`: a controller feeding renderers through a tree of relays, as real processes.
 
 controller (P) -> relay A (Q) -> relay B (R); renderer r0c0 hangs off A and
 r1c1 off B, so r1c1's traffic crosses two relays each way.
@@ -16,11 +16,11 @@ from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from controller.relay import Relay
-from wallrenderer.link import control_request
+from wallrenderer.core.client import control_request
 
 
 def relay_command(upstream: str, bind: str) -> list[str]:
-    """The relay in its own process (`run_relay`, what `wall relay` runs)."""
+    """The relay in its own process (`run_relay`, what `wallrenderer relay` runs)."""
     code = (
         "import logging, sys; logging.basicConfig(level=logging.INFO); "
         "from controller.relay import run_relay; "

@@ -8,7 +8,7 @@ from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from controller.library import MAX_SCENARIO_BYTES, load_library
-from wallrenderer.link import control_request
+from wallrenderer.core.client import control_request
 
 TOKEN = "t"
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import zmq
 
-from wallrenderer.errors import WallError
-from wallrenderer.security import (
+from wallrenderer.core.errors import WallError
+from wallrenderer.core.security import (
     CurveClient,
     CurveServer,
     SecurityError,
@@ -275,17 +275,17 @@ def test_missing_key_file_names_the_file_and_how_to_make_one(keys, tmp_path):
     with pytest.raises(SecurityError) as err:
         CurveClient(missing, keys.server_public)
     assert str(missing) in str(err.value)
-    assert "wall keys" in str(err.value)
-    with pytest.raises(SecurityError, match="controller.key.*wall keys"):
+    assert "wallrenderer keys" in str(err.value)
+    with pytest.raises(SecurityError, match="controller.key.*wallrenderer keys"):
         CurveClient(keys.a_secret, tmp_path / "controller.key")
-    with pytest.raises(SecurityError, match="wall keys"):
+    with pytest.raises(SecurityError, match="wallrenderer keys"):
         CurveServer(tmp_path / "none.key_secret", keys.allow_dir)
 
 
 def test_malformed_and_misplaced_key_files_are_refused(keys, tmp_path):
     garbage = tmp_path / "garbage.key_secret"
     garbage.write_text("not a certificate\n")
-    with pytest.raises(SecurityError, match=f"{garbage}.*wall keys"):
+    with pytest.raises(SecurityError, match=f"{garbage}.*wallrenderer keys"):
         CurveClient(garbage, keys.server_public)
     short = tmp_path / "short.key"
     short.write_text('curve\n    public-key = "tooshort"\n')
@@ -318,8 +318,8 @@ def test_options_go_in_pairs(keys):
 
 
 def keys_parser() -> argparse.ArgumentParser:
-    """A `wall`-like parser with only the keys subcommand, as cli.build_parser adds it."""
-    parser = argparse.ArgumentParser(prog="wall")
+    """A `wallrenderer`-like parser with only the keys subcommand, as cli.build_parser adds it."""
+    parser = argparse.ArgumentParser(prog="wallrenderer")
     add_keys_parser(parser.add_subparsers(dest="command", required=True))
     return parser
 

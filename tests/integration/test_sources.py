@@ -34,7 +34,7 @@ from controller.sources.replay import ReplaySource
 from controller.sources.rss import RssSource
 from controller.sources.simulator import SimulatorSource
 from controller.sources.webhook import WebhookSource
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 START = 1795219200.0        # 2026-11-21 00:00:00 UTC, a Saturday
 

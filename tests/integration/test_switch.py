@@ -14,9 +14,9 @@ from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
-from wallrenderer.link import control_request
-from wallrenderer.security import CurveClient, generate_keys
-from wallrenderer.timing import time_of
+from wallrenderer.core.client import control_request
+from wallrenderer.core.security import CurveClient, generate_keys
+from wallrenderer.core.timing import time_of
 
 TOKEN = "test-token"
 OTHER = {"scenario": {"name": "other", "widgets": [{"kind": "rect", "rect": [0, 0, 1, 1],

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallrenderer.address import DEFAULT_PORT, endpoints, parse_address
-from wallrenderer.errors import WallError
-from wallrenderer.link import ClockEstimate
-from wallrenderer.timing import TICK_HZ, next_tick, tick_at, ticks_per_frame, time_of
+from wallrenderer.core.address import DEFAULT_PORT, endpoints, parse_address
+from wallrenderer.core.errors import WallError
+from wallrenderer.core.timing import TICK_HZ, next_tick, tick_at, ticks_per_frame, time_of
+from wallrenderer.renderer.link import ClockEstimate
 
 
 @pytest.mark.parametrize(

@@ -11,25 +11,19 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wallrenderer.config import (
-    LayoutError,
-    Problem,
-    RectWidget,
-    TestcardWidget,
-    TextWidget,
+from wallrenderer.core.geometry import Rect, grid_wall
+from wallrenderer.core.layout.fields import parse_color
+from wallrenderer.core.layout.kinds import WIDGET_KINDS, RectWidget, TestcardWidget, TextWidget
+from wallrenderer.core.layout.placement import widget_rect
+from wallrenderer.core.layout.problems import LayoutError, Problem
+from wallrenderer.core.layout.scenarios import (
     load_scenario,
-    load_wall,
-    parse_color,
     scenario_from_data,
     scenario_from_text,
-    validate_files,
-    wall_from_data,
-    wall_from_text,
-    widget_kinds,
-    widget_rect,
 )
-from wallrenderer.geometry import Rect, grid_wall
-from wallrenderer.resources import builtin_path
+from wallrenderer.core.layout.validate import validate_files
+from wallrenderer.core.layout.walls import load_wall, wall_from_data, wall_from_text
+from wallrenderer.core.resources import builtin_path
 
 pytestmark = pytest.mark.unit
 
@@ -398,7 +392,7 @@ def test_unknown_widget_kind(tmp_path):
 
 
 def test_every_widget_kind_of_the_design_is_registered():
-    assert set(widget_kinds()) == {
+    assert set(WIDGET_KINDS) == {
         "rect", "text", "testcard", "counter", "kpi", "timeseries", "bars", "gauge", "feed",
         "ticker", "leaderboard", "map", "topics", "alert", "clock", "image",
     }

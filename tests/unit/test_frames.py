@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from controller.aggregate import Aggregator
 from controller.frames import FrameComposer
-from wallrenderer.dataframe import apply_delta
+from wallrenderer.core.dataframe import apply_delta
 
 KEYS = ["volume", "terms", "alerts", "totals", "series"]
 values = st.recursive(

@@ -1,4 +1,4 @@
-"""Wall geometry: grids and explicit walls tile the canvas per DESIGN.md; rotations map right."""
+"""Wall geometry: grids and explicit walls tile the canvas as documented; rotations map right."""
 
 # Test names say what each test checks; docstrings would repeat them.
 
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wallrenderer.geometry import (
+from wallrenderer.core.geometry import (
     ROTATIONS,
     GeometryError,
     PanelSpec,
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.unit
 PROPERTY = settings(max_examples=100, deadline=None)
 
 # Which corner of the panel's rectangle on the wall each native corner lands in,
-# written out from DESIGN.md ("rotation: degrees clockwise the panel is turned
+# written out from the README's wall format ("rotation: degrees clockwise the panel is turned
 # when mounted"; with 90, native (u, v) lies at (H-1-v, u), so the native
 # top-left is at the wall's top right).
 NATIVE_CORNERS = ("top-left", "top-right", "bottom-left", "bottom-right")
@@ -91,7 +91,7 @@ def rect_corner_point(corner: str, rect: Rect) -> tuple[float, float]:
 
 
 def design_pixel(u: int, v: int, resolution: tuple[int, int], rotation: int) -> tuple[int, int]:
-    """Where DESIGN.md puts native pixel (u, v) inside the panel's rectangle on the wall."""
+    """Where the wall format puts native pixel (u, v) inside the panel's rectangle on the wall."""
     w, h = resolution
     return {
         0: (u, v),

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageFont, features
 
-from wallrenderer import glyphs
-from wallrenderer.glyphs import (
+from wallrenderer.renderer import glyphs
+from wallrenderer.renderer.glyphs import (
     LAYOUT_COLUMNS,
     FontNotFoundError,
     GlyphAtlas,

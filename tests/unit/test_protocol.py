@@ -10,12 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wallrenderer.protocol import (
-    MAX_MESSAGE_BYTES,
-    VERSION,
-    Message,
-    ProtocolError,
-)
+from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, VERSION, Message, ProtocolError
 
 pytestmark = pytest.mark.unit
 

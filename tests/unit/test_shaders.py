@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wallrenderer.shaders import (
+from wallrenderer.renderer.shaders import (
     MAX_INCLUDE_DEPTH,
     ShaderError,
     load_source,

@@ -17,7 +17,7 @@ from controller.store import (
     StoreError,
     StoreVersionError,
 )
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 
 def post(n: int) -> dict:

@@ -13,7 +13,7 @@ from controller.posts import from_dicts
 from controller.sources.simulator import SimulatorSource
 from controller.store import Store
 from wallrenderer.cli import build_parser
-from wallrenderer.errors import WallError
+from wallrenderer.core.errors import WallError
 
 VIDEO = "https://acme.example/launch-video"
 

@@ -6,9 +6,16 @@ import json
 
 import numpy as np
 
-from wallrenderer.geometry import Rect
-from wallrenderer.resources import builtin_path
-from wallrenderer.widgets.worldmap import ASSET, MAP_ASPECT, fit_map, map_point, project, world
+from wallrenderer.core.geometry import Rect
+from wallrenderer.core.resources import builtin_path
+from wallrenderer.renderer.widgets.worldmap import (
+    ASSET,
+    MAP_ASPECT,
+    fit_map,
+    map_point,
+    project,
+    world,
+)
 
 
 def load() -> dict:

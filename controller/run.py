@@ -1,0 +1,125 @@
+"""`wallrenderer controller`: the controller node wired together and run until a signal.
+
+The wiring (library, ZeroMQ context and authenticator, data pipeline, store,
+HTTP API) lives apart from the `Controller` class, so that the class and the
+HTTP API never import each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+import zmq
+
+from controller.http import start_http_api
+from controller.library import load_library
+from controller.node import Controller
+from wallrenderer.core.errors import WallError
+from wallrenderer.core.security import start_authenticator
+
+log = logging.getLogger(__name__)
+
+
+def run_controller(
+    wall_path: str,
+    scenarios_dir: str | None,
+    scenario: str | None,
+    bind: str,
+    http: str | None = None,
+    token: str | None = None,
+    curve=None,
+    sources: list[str] | None = None,
+    brands: list[str] | None = None,
+    store_path: str | None = None,
+    moderation_path: str | None = None,
+    tracked: list[str] | None = None,
+) -> int:
+    """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
+
+    `http` (HOST:PORT) turns on the HTTP API; `curve` (a `CurveServer`)
+    encrypts and authenticates every ZeroMQ connection; `sources` are
+    `--source` specs whose posts become the data frames the widgets draw;
+    `tracked` are the `--track` campaign hashtags and URLs.
+    """
+    library = load_library(wall_path, scenarios_dir)
+    name = scenario or "testcard"
+    if name not in library.scenarios:
+        known = ", ".join(sorted(library.scenarios))
+        log.error("scenario %r not found (available: %s)", name, known)
+        return 2
+    zctx = zmq.Context.instance()
+    auth = start_authenticator(zctx, curve) if curve is not None else None
+    controller = api = pipeline = store = None
+    stopping = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.append(True))
+    try:
+        controller = Controller(
+            library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve,
+            library.fields,
+        )
+        if sources:
+            store = _open_store(store_path or default_store_path(library.wall.name))
+            pipeline = _pipeline(controller, sources, brands, store, moderation_path, tracked)
+            pipeline.start()
+            log.info("data from %s", ", ".join(sources))
+        if http:
+            api = start_http_api(controller, http, token)
+            log.info("HTTP API on %s", api.url)
+        log.info("controller for wall %s on %s, scenario %s%s", library.wall.name, bind, name,
+                 " (CURVE)" if curve else "")
+        controller.run(lambda: bool(stopping))
+    finally:
+        if api is not None:
+            api.close()
+        if pipeline is not None:
+            pipeline.stop()
+        if store is not None:
+            store.close()
+        if controller is not None:
+            controller.close()
+        if auth is not None:
+            auth.stop()
+    return 0
+
+
+def default_store_path(wall_name: str) -> Path:
+    """Where aggregates persist by default: the user's state folder, one file per wall."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state")
+    return base / "wallrenderer" / f"{wall_name}.sqlite"
+
+
+def _open_store(path):
+    """The SQLite store, or None (logged) when it cannot be opened: data still flows."""
+    from controller.store import Store
+
+    try:
+        store, warning = Store.open_or_recover(Path(path))
+    except WallError as exc:
+        log.warning("%s; aggregates will not survive a restart", exc)
+        return None
+    if warning:
+        log.warning("%s", warning)
+    log.info("aggregates kept in %s", store.path)
+    return store
+
+
+def _pipeline(controller, sources, brands, store, moderation_path, tracked):
+    from controller.moderation import ModerationPolicy
+    from controller.pipeline import DEFAULT_BRANDS, DataPipeline
+
+    policy = ModerationPolicy.load(moderation_path) if moderation_path else None
+    pipeline = DataPipeline(
+        sources,
+        list(brands or DEFAULT_BRANDS),
+        lambda delta: controller.call(lambda: controller.publish_data(delta)),
+        store,
+        policy,
+        fields=controller.data_fields,
+        tracked=tracked or (),
+    )
+    controller.pipeline = pipeline
+    return pipeline
