@@ -10,16 +10,18 @@ DEMO_OUT ?= wall-output
 # With a display: one window per panel, until Ctrl-C. Without: headless PNGs after a few seconds.
 demo: $(VENV)/.installed
 	@PYTHON=$(PYTHON) scripts/system-packages.sh demo
-	$(BIN)/wall demo --out-dir $(DEMO_OUT) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 4)
+	$(BIN)/wallrenderer demo --out-dir $(DEMO_OUT) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 4)
 
 test: $(VENV)/.installed-test
 	@PYTHON=$(PYTHON) scripts/system-packages.sh test
+	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/switch.py
+	$(BIN)/python benchmarks/ingest.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
