@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from controller.aggregate import Aggregator
+from controller.aggregate.aggregator import Aggregator
 from controller.posts import parse_lines, score_missing
 
 BRANDS = ["acme", "globex", "initech", "umbrella"]

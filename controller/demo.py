@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from controller.aggregate import tracked_keys
+from controller.aggregate.campaign import tracked_keys
 from controller.library import load_library
 from controller.sources.simulator import SimulatorSource
 from wallrenderer.core.client import control_request

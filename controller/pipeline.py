@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from typing import Any
 
-from controller.aggregate import Aggregator, tracked_keys
+from controller.aggregate.aggregator import Aggregator
+from controller.aggregate.campaign import tracked_keys
 from controller.frames import FrameComposer
 from controller.moderation import AuditLog, ModerationPolicy, Moderator
 from controller.posts import from_dicts, parse_lines, score_missing

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.aggregate import Aggregator
+from controller.aggregate.aggregator import Aggregator
 from controller.moderation import AuditLog, ModerationPolicy, Moderator
 from controller.pipeline import DEFAULT_BRANDS, FEED_SIZE
 from controller.posts import from_dicts, score_missing

@@ -16,7 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.aggregate import NET_SENTIMENT_FORMULA, Aggregator, AlertConfig, clean_term
+from controller.aggregate.aggregator import Aggregator
+from controller.aggregate.alerts import AlertConfig
+from controller.aggregate.mentions import NET_SENTIMENT_FORMULA
+from controller.aggregate.topics import clean_term
 from controller.posts import from_dicts
 
 BRANDS = ["acme", "globex", "initech"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.aggregate import Aggregator
+from controller.aggregate.aggregator import Aggregator
 from controller.frames import FrameComposer
 from wallrenderer.core.dataframe import apply_delta
 
