@@ -21,7 +21,9 @@ from typing import Any
 from controller.aggregate.aggregator import Aggregator
 from controller.aggregate.campaign import tracked_keys
 from controller.frames import FrameComposer
-from controller.moderation import AuditLog, ModerationPolicy, Moderator
+from controller.moderation.audit import AuditLog
+from controller.moderation.moderator import Moderator
+from controller.moderation.policy import ModerationPolicy
 from controller.posts import from_dicts, parse_lines, score_missing
 from controller.sources.base import Source
 from controller.sources.simulator import SimulatorSource

@@ -108,7 +108,7 @@ def _open_store(path):
 
 
 def _pipeline(controller, sources, brands, store, moderation_path, tracked):
-    from controller.moderation import ModerationPolicy
+    from controller.moderation.policy import ModerationPolicy
     from controller.pipeline import DEFAULT_BRANDS, DataPipeline
 
     policy = ModerationPolicy.load(moderation_path) if moderation_path else None

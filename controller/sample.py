@@ -10,7 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from controller.aggregate.aggregator import Aggregator
-from controller.moderation import AuditLog, ModerationPolicy, Moderator
+from controller.moderation.audit import AuditLog
+from controller.moderation.moderator import Moderator
+from controller.moderation.policy import ModerationPolicy
 from controller.pipeline import DEFAULT_BRANDS, FEED_SIZE
 from controller.posts import from_dicts, score_missing
 from controller.sources.simulator import SimulatorSource

@@ -12,16 +12,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controller.moderation import (
-    AuditLog,
-    AuditRecord,
-    ModerationPolicy,
-    Moderator,
-    PolicyError,
-    ProfanityMasker,
-    RateLimit,
-    builtin_words,
-)
+from controller.moderation.audit import AuditLog, AuditRecord
+from controller.moderation.moderator import Moderator
+from controller.moderation.policy import ModerationPolicy, PolicyError, RateLimit
+from controller.moderation.profanity import ProfanityMasker, builtin_words
 from controller.store import Store
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "moderation.md"
