@@ -12,7 +12,7 @@ from wallrenderer.core.geometry import Rect, Wall
 from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.scenarios import scenario_from_data
 from wallrenderer.core.layout.walls import wall_from_data
-from wallrenderer.renderer.glyphs import find_font
+from wallrenderer.renderer.fonts import find_font
 from wallrenderer.renderer.preview import render_panels
 from wallrenderer.renderer.widgets import VIEWS
 from wallrenderer.renderer.widgets.base import Draw

@@ -21,7 +21,7 @@ from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.scenarios import scenario_from_data
 from wallrenderer.core.layout.validate import validate_files
 from wallrenderer.core.resources import builtin_path
-from wallrenderer.renderer.glyphs import find_font
+from wallrenderer.renderer.fonts import find_font
 from wallrenderer.renderer.preview import render_wall
 from wallrenderer.renderer.widgets import VIEWS
 from wallrenderer.renderer.widgets.base import Draw, intersection

@@ -19,7 +19,7 @@ from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.problems import LayoutError
 from wallrenderer.core.layout.scenarios import scenario_from_data
 from wallrenderer.core.layout.walls import wall_from_data
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts
 from wallrenderer.renderer.widgets import VIEWS
 from wallrenderer.renderer.widgets.base import BOX, TRIANGLE, Draw, WidgetView, format_count
 from wallrenderer.renderer.widgets.theme import Theme
@@ -56,7 +56,7 @@ def make_view(widget: dict, wall_data: dict = WIDGET_WALL) -> tuple[Wall, Widget
 def build(wall: Wall, view: WidgetView, data: dict, t: float, panel_id: str = "r0c0") -> Draw:
     panel = wall.panel(panel_id)
     draw = Draw(wall, panel.rect, panel.native_pitch_scale(), view.theme,
-                str(glyphs.find_font()))
+                str(fonts.find_font()))
     view.key(data, t)  # as the panel does before every build
     view.build(draw, data, t)
     return draw

@@ -16,7 +16,7 @@ from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.problems import LayoutError
 from wallrenderer.core.layout.scenarios import scenario_from_data
 from wallrenderer.core.layout.walls import wall_from_data
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts
 from wallrenderer.renderer.gl import release_framebuffer
 from wallrenderer.renderer.preview import render_panels
 from wallrenderer.renderer.scene import PanelView, read_rgb
@@ -62,7 +62,7 @@ def built_texts(wall, view, data) -> list:
     """The text items a view lays out for the panel at the canvas origin."""
     panel = wall.panels[0]
     draw = Draw(wall, panel.rect, panel.native_pitch_scale(), view.theme,
-                str(glyphs.find_font()))
+                str(fonts.find_font()))
     view.build(draw, data, 0.0)
     return draw.texts
 

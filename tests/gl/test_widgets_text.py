@@ -16,7 +16,7 @@ from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.problems import LayoutError
 from wallrenderer.core.layout.scenarios import ThemeModel
 from wallrenderer.core.layout.walls import wall_from_data
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts
 from wallrenderer.renderer.widgets import VIEWS
 from wallrenderer.renderer.widgets.base import BOX, ELLIPSIS, SEGMENT, Draw, intersection
 from wallrenderer.renderer.widgets.theme import Theme
@@ -48,7 +48,7 @@ def build(widget, data, t=NOW, panel="r0c0", view=None):
     theme = Theme.for_scenario(ThemeModel(), (0.0, 0.0, 0.0, 1.0), wall.panels[0].rect.h)
     view = view or VIEWS[spec.kind](spec, widget_rect(spec, wall), theme)
     p = wall.panel(panel)
-    draw = Draw(wall, p.rect, p.native_pitch_scale(), theme, str(glyphs.find_font()))
+    draw = Draw(wall, p.rect, p.native_pitch_scale(), theme, str(fonts.find_font()))
     view.key(data, t)  # as the panel does before every build
     view.build(draw, data, t)
     return wall, view, draw

@@ -15,12 +15,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import ImageFont, features
 
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts
+from wallrenderer.renderer.fonts import FontNotFoundError, find_font
 from wallrenderer.renderer.glyphs import (
     LAYOUT_COLUMNS,
-    FontNotFoundError,
     GlyphAtlas,
-    find_font,
     fit_font_px,
     layout_text,
     measure_text,
@@ -79,7 +78,7 @@ def test_default_font_regular_and_bold_are_existing_distinct_files(font):
     """Family lookup finds real files and honours bold."""
     bold = find_font(bold=True)
     assert font.is_file() and bold.is_file()
-    assert font.suffix.lower() in glyphs.FONT_SUFFIXES
+    assert font.suffix.lower() in fonts.FONT_SUFFIXES
     assert bold != font and "bold" in bold.name.lower()
 
 
@@ -97,8 +96,8 @@ def test_find_font_raises_for_nonexistent_path(tmp_path):
 @pytest.fixture
 def no_fontconfig(monkeypatch, tmp_path):
     """find_font as on a machine without fc-match, scanning only tmp_path."""
-    monkeypatch.setattr(glyphs.shutil, "which", lambda name: None)
-    monkeypatch.setattr(glyphs, "FONT_DIRS", (tmp_path,))
+    monkeypatch.setattr(fonts.shutil, "which", lambda name: None)
+    monkeypatch.setattr(fonts, "FONT_DIRS", (tmp_path,))
     find_font.cache_clear()
     yield tmp_path
     find_font.cache_clear()
@@ -350,8 +349,8 @@ def bitmap(atlas, ch):
 
 def fallback_for(ch):
     """The installed fallback font with a glyph for ch; skips where none is installed."""
-    for path in glyphs.fallback_fonts():
-        if ord(ch) in glyphs._coverage(str(path)):
+    for path in fonts.fallback_fonts():
+        if ord(ch) in fonts.coverage(str(path)):
             return str(path)
     pytest.skip(f"no fallback font for {ch!r} (scripts/system-packages.sh installs them)")
 
@@ -438,19 +437,19 @@ def square_font(path, code, colour=False):
 
 def test_colour_broken_and_missing_fallbacks_are_skipped(monkeypatch, tmp_path, font):
     """A colour emoji font, an unreadable file or an absent family never stop the text."""
-    families = ("No Such Family 0xWALL", glyphs.DEFAULT_FAMILY)
-    monkeypatch.setattr(glyphs, "FALLBACK_FAMILIES", families)
-    assert glyphs.fallback_fonts.__wrapped__() == (font,)
+    families = ("No Such Family 0xWALL", fonts.DEFAULT_FAMILY)
+    monkeypatch.setattr(fonts, "FALLBACK_FAMILIES", families)
+    assert fonts.fallback_fonts.__wrapped__() == (font,)
     primary = str(shutil.copy(font, tmp_path / "Primary.ttf"))
     colour = square_font(tmp_path / "colour.ttf", 0xE000, colour=True)
     broken = tmp_path / "broken.ttf"
     broken.write_bytes(b"not a font")
     mono = square_font(tmp_path / "mono.ttf", 0xE000)
-    monkeypatch.setattr(glyphs, "fallback_fonts", lambda: (Path(colour), broken, Path(mono)))
+    monkeypatch.setattr(fonts, "fallback_fonts", lambda: (Path(colour), broken, Path(mono)))
     atlas = GlyphAtlas(primary, 32)
     assert atlas.metrics.chain.font_for("\ue000") == mono
     assert bitmap(atlas, "\ue000")[1:-1, 1:-1].min() == 255  # a solid square, not a notdef
-    assert glyphs._coverage(colour) == glyphs._coverage(str(broken)) == frozenset()
+    assert fonts.coverage(colour) == fonts.coverage(str(broken)) == frozenset()
 
 
 # --- fitting -----------------------------------------------------------------------

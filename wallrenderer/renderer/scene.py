@@ -17,7 +17,7 @@ from wallrenderer.core.errors import WallError
 from wallrenderer.core.geometry import Panel, Rect, Wall
 from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.scenarios import Scenario
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts, glyphs
 from wallrenderer.renderer.gl import release_framebuffer
 from wallrenderer.renderer.shaders import ProgramCache
 from wallrenderer.renderer.widgets import VIEWS
@@ -288,7 +288,7 @@ class PanelView:
     def _build(self, slot: _WidgetSlot, t: float) -> None:
         font = self._font(self.theme.font)
         draw = Draw(self.wall, self.wall.panel(self.panel.id).rect, self.px_per_canvas,
-                    self.theme, font or str(glyphs.find_font()))
+                    self.theme, font or str(fonts.find_font()))
         try:
             slot.view.build(draw, self.data, t)
         except Exception:  # noqa: BLE001 - a widget's bug must not blank the wall
@@ -433,7 +433,7 @@ class PanelView:
         """The font file for a widget, else the default one; None (logged) if neither loads."""
         for candidate in (name, None) if name else (None,):
             try:
-                return str(glyphs.find_font(candidate))
+                return str(fonts.find_font(candidate))
             except WallError as exc:
                 log.error("%s", exc)
         return None

@@ -17,7 +17,7 @@ from wallrenderer.core.errors import WallError
 from wallrenderer.core.geometry import Rect
 from wallrenderer.core.layout.fields import RGBA
 from wallrenderer.core.layout.kinds import AlertWidget
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts
 from wallrenderer.renderer.widgets.base import Draw, Motion, WidgetView, finite_number
 from wallrenderer.renderer.widgets.theme import Theme, luminance, with_alpha
 
@@ -247,7 +247,7 @@ class AlertView(WidgetView):
     def _bold(self) -> str | None:
         """The bold face of the theme's font, or None (the regular face) where there is none."""
         try:
-            return str(glyphs.find_font(self.theme.font, bold=True))
+            return str(fonts.find_font(self.theme.font, bold=True))
         except WallError:
             return None
 

@@ -25,7 +25,7 @@ import numpy as np
 from wallrenderer.core.geometry import Panel, Rect, Wall
 from wallrenderer.core.layout.fields import RGBA
 from wallrenderer.core.layout.placement import Widget
-from wallrenderer.renderer import glyphs
+from wallrenderer.renderer import fonts
 from wallrenderer.renderer.widgets.theme import Theme
 
 TAU = 2 * math.pi
@@ -201,12 +201,12 @@ class Draw:
     def measure(self, text: str, size: float) -> tuple[float, float]:
         """(width, height) in canvas pixels that `text` takes at `size`."""
         s = self.px_per_canvas
-        w, h = glyphs.font_metrics(self.font, native_px(size, s)).measure(text)
+        w, h = fonts.font_metrics(self.font, native_px(size, s)).measure(text)
         return w / s, h / s
 
     def line_height(self, size: float) -> float:
         s = self.px_per_canvas
-        return glyphs.font_metrics(self.font, native_px(size, s)).line_height / s
+        return fonts.font_metrics(self.font, native_px(size, s)).line_height / s
 
     def truncate(self, text: str, width: float, size: float) -> str:
         """`text` on one line, cut with an ellipsis to fit `width`."""
