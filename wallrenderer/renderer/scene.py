@@ -3,7 +3,8 @@
 A `PanelView` turns the scenario's widgets into a few batched visuals (one
 instanced draw per kind of primitive) whose vertices are in canvas pixels; the
 `lib/viewport.glsl` projection then shows only this panel's slice, rotated as
-the panel is mounted.
+the panel is mounted. Its text is `panel_text`'s, its still parts are cached
+by `static_image`, and the GPU batches they fill are in `batches`.
 """
 
 from __future__ import annotations
@@ -13,40 +14,30 @@ import logging
 import moderngl
 import numpy as np
 
-from wallrenderer.core.errors import WallError
 from wallrenderer.core.geometry import Panel, Rect, Wall
 from wallrenderer.core.layout.placement import widget_rect
 from wallrenderer.core.layout.scenarios import Scenario
-from wallrenderer.renderer import fonts, glyphs
+from wallrenderer.renderer import fonts
+from wallrenderer.renderer.batches import FullscreenPasses, InstancedQuads
 from wallrenderer.renderer.gl import release_framebuffer
+from wallrenderer.renderer.panel_text import PanelText
 from wallrenderer.renderer.shaders import ProgramCache
+from wallrenderer.renderer.static_image import BLEND, StaticImage
 from wallrenderer.renderer.widgets import VIEWS
 from wallrenderer.renderer.widgets.base import (
     GROUPS_PER_WIDGET,
     SHAPE_COLUMNS,
-    UNIT_QUAD,
     Draw,
     Layer,
     TextItem,
     WidgetView,
-    native_px,
 )
 from wallrenderer.renderer.widgets.theme import Theme
 
 log = logging.getLogger(__name__)
 
-# Colour blends by source alpha; alpha accumulates as coverage, so a cached image
-# holding translucent fills carries the right alpha when it is faded in.
-_BLEND = (
-    moderngl.SRC_ALPHA, moderngl.ONE_MINUS_SRC_ALPHA, moderngl.ONE, moderngl.ONE_MINUS_SRC_ALPHA
-)
 SWEEP_PERIOD_S = 8.0
-MAX_GLYPH_PX = 384
-# Atlases of text sizes no longer shown are kept (a size often comes back) up to
-# this many batches; past it, unused ones are freed so days on air cannot pile them up.
-KEPT_TEXT_BATCHES = 24
 OVERLAY_RGBA = (1.0, 0.75, 0.3, 0.9)
-_TEXT_COLUMNS = len(glyphs.LAYOUT_COLUMNS) + 1  # and the animation group
 _NO_CLIP = (1.0, 0.0, -1.0, 0.0)
 _STILL = (0.0, 0.0, 1.0, 0.0)
 
@@ -70,84 +61,6 @@ def _same_key(a: tuple | None, b: tuple) -> bool:
     if a is None or len(a) != len(b):
         return False
     return all(x is y or x == y for x, y in zip(a, b, strict=True))
-
-
-class _InstancedQuads:
-    """A unit quad drawn once per instance row, uploaded in one write per change."""
-
-    def __init__(self, ctx, program, attributes: list[str], layout: str):
-        self.ctx = ctx
-        self.program = program
-        self.corner = ctx.buffer(UNIT_QUAD.tobytes())
-        self.instances = ctx.buffer(reserve=64)
-        self.count = 0
-        self.vao = ctx.vertex_array(
-            program,
-            [(self.corner, "2f", "in_corner"), (self.instances, f"{layout}/i", *attributes)],
-        )
-
-    def upload(self, rows: np.ndarray) -> None:
-        data = np.ascontiguousarray(rows, dtype="f4").tobytes()
-        if len(data) > self.instances.size:
-            self.instances.orphan(len(data))
-        if data:
-            self.instances.write(data)
-        self.count = len(rows)
-
-    def draw(self) -> int:
-        if not self.count:
-            return 0
-        self.vao.render(moderngl.TRIANGLE_STRIP, vertices=4, instances=self.count)
-        return 1
-
-    def release(self) -> None:
-        for obj in (self.vao, self.instances, self.corner):
-            obj.release()
-
-
-class _TextBatch:
-    """All text at one font and pixel size: one atlas texture, one draw call."""
-
-    def __init__(self, ctx, programs: ProgramCache, atlas: glyphs.GlyphAtlas):
-        self.atlas = atlas
-        program = programs.get("text.vert.glsl", "text.frag.glsl")
-        self.quads = _InstancedQuads(
-            ctx, program, ["in_quad", "in_uv", "in_color", "in_group"], "4f 4f 4f 1f"
-        )
-        self.texture = None
-        self.ctx = ctx
-        self.rows: list[np.ndarray] = []
-
-    def sync_texture(self) -> None:
-        """Upload only the atlas region that changed since the last frame."""
-        pixels = self.atlas.pixels
-        height, width = pixels.shape
-        if self.texture is None or self.texture.size != (width, height):
-            if self.texture is not None:
-                self.texture.release()
-            self.texture = self.ctx.texture((width, height), 1, pixels.tobytes())
-            self.texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
-            self.atlas.take_dirty()
-            return
-        dirty = self.atlas.take_dirty()
-        if dirty:
-            x, y, w, h = dirty
-            region = np.ascontiguousarray(pixels[y : y + h, x : x + w])
-            self.texture.write(region.tobytes(), viewport=(x, y, w, h))
-
-    def draw(self) -> int:
-        if not self.quads.count:
-            return 0
-        self.sync_texture()
-        self.texture.use(0)
-        self.quads.program["u_atlas"] = 0
-        return self.quads.draw()
-
-    def release(self) -> None:
-        self.quads.release()
-        if self.texture is not None:
-            self.texture.release()
-            self.texture = None
 
 
 class PanelView:
@@ -195,34 +108,25 @@ class PanelView:
         self.background = (0.0, 0.0, 0.0, 1.0)
         self.draw_calls = 0
         self._matrix = self.panel.canvas_to_ndc().T.astype("f4").tobytes()
-        self._rects = _InstancedQuads(
+        self._rects = InstancedQuads(
             ctx, self.programs.get("rect.vert.glsl", "rect.frag.glsl"),
             ["in_rect", "in_color"], "4f 4f",
         )
-        self._shapes = _InstancedQuads(
+        self._shapes = InstancedQuads(
             ctx, self.programs.get("shape.vert.glsl", "shape.frag.glsl"),
             ["in_geom", "in_params", "in_color", "in_border", "in_angles"], "4f 4f 4f 4f 2f",
         )
         self._groups = np.zeros((2, 1, 4), "f4")
         self._groups_texture: moderngl.Texture | None = None
-        self._testcard_program = self.programs.get("testcard.vert.glsl", "testcard.frag.glsl")
-        self._testcard = ctx.vertex_array(
-            self._testcard_program, [(self._rects.corner, "2f", "in_corner")]
-        )
+        self._passes = FullscreenPasses(ctx, self.programs, self._rects.corner)
+        self._static = StaticImage(ctx, self.programs, wall, wall.panel(panel_id).rect,
+                                   self._shapes.program, self._passes)
         self._testcard_grid: float | None = None
-        self._static_frame: tuple[moderngl.Texture, moderngl.Framebuffer] | None = None
-        self._backdrop_rows = np.zeros((0, SHAPE_COLUMNS), "f4")
-        self._static_revisions: list[int] = []
-        self._backdrop = _InstancedQuads(
-            ctx, self._shapes.program,
-            ["in_geom", "in_params", "in_color", "in_border", "in_angles"], "4f 4f 4f 4f 2f",
-        )
-        self._sweep = _InstancedQuads(
+        self._sweep = InstancedQuads(
             ctx, self._rects.program, ["in_rect", "in_color"], "4f 4f"
         )
-        self._text: dict[tuple[str, int], _TextBatch] = {}
+        self._text = PanelText(ctx, self.programs, self.panel, self.px_per_canvas)
         self._post = None
-        self._fullscreen: dict[str, moderngl.VertexArray] = {}
 
     def set_scenario(self, scenario: Scenario) -> None:
         """Set up a scenario's widgets; called on a switch, not per frame."""
@@ -231,7 +135,7 @@ class PanelView:
         panel_h = min(p.rect.h for p in self.wall.panels)
         self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
         self._testcard_grid = None
-        self._drop_static_frame()
+        self._static.drop()
         self._static_texts = []
         self._slots = []
         self._release_layers()
@@ -286,7 +190,7 @@ class PanelView:
             self._sync_groups()
 
     def _build(self, slot: _WidgetSlot, t: float) -> None:
-        font = self._font(self.theme.font)
+        font = self._text.font(self.theme.font)
         draw = Draw(self.wall, self.wall.panel(self.panel.id).rect, self.px_per_canvas,
                     self.theme, font or str(fonts.find_font()))
         try:
@@ -302,7 +206,7 @@ class PanelView:
         shapes[:, 7] += slot.first_group
         slot.shapes = shapes
         slot.backdrop = np.array(draw.backdrop, "f4").reshape(-1, SHAPE_COLUMNS)
-        slot.text = self._layout_text(draw.texts, slot.first_group)
+        slot.text = self._text.layout(draw.texts, slot.first_group, self.theme.font)
         slot.clips = draw.clips
         span = slice(slot.first_group, slot.first_group + GROUPS_PER_WIDGET)
         self._groups[0, span] = _STILL
@@ -326,34 +230,15 @@ class PanelView:
         parts = [slot.shapes for slot in self._slots if len(slot.shapes)]
         self._shapes.upload(np.concatenate(parts) if parts else np.zeros((0, SHAPE_COLUMNS), "f4"))
         parts = [slot.backdrop for slot in self._slots if len(slot.backdrop)]
-        backdrop = np.concatenate(parts) if parts else np.zeros((0, SHAPE_COLUMNS), "f4")
-        if self._static_frame is None or not np.array_equal(backdrop, self._backdrop_rows):
-            self._backdrop_rows = backdrop
-            self._drop_static_frame()
+        self._static.set_backdrop(
+            np.concatenate(parts) if parts else np.zeros((0, SHAPE_COLUMNS), "f4"))
         rows: dict[tuple[str, int], list[np.ndarray]] = {}
-        for key, quads in self._layout_text(texts, 0).items():
+        for key, quads in self._text.layout(texts, 0, self.theme.font).items():
             rows.setdefault(key, []).append(quads)
         for slot in self._slots:
             for key, quads in slot.text.items():
                 rows.setdefault(key, []).append(quads)
-        for key in rows:
-            self._batch(*key)
-        for key, batch in list(self._text.items()):
-            parts = rows.get(key)
-            if not parts and len(self._text) > KEPT_TEXT_BATCHES:
-                batch.release()
-                del self._text[key]
-                continue
-            batch.quads.upload(
-                np.concatenate(parts) if parts else np.zeros((0, _TEXT_COLUMNS), "f4")
-            )
-
-    def _static_layers_changed(self) -> bool:
-        revisions = [layer.revision for layer in self._layers if layer.static]
-        if revisions == self._static_revisions:
-            return False
-        self._static_revisions = revisions
-        return True
+        self._text.upload(rows)
 
     def _sync_groups(self) -> None:
         data = np.ascontiguousarray(self._groups)
@@ -383,72 +268,6 @@ class PanelView:
         own = self.panel.rect
         return [i for i in items if i.box.intersects(own)]
 
-    def _layout_text(
-        self, items: list[TextItem], first_group: int
-    ) -> dict[tuple[str, int], np.ndarray]:
-        """Lay text out at this panel's native pixel size, then map quads back to canvas units.
-
-        Sizes are rounded down to a ladder of steps (`native_px`) so a whole
-        scenario uses few atlases and draw calls. Glyphs larger than
-        MAX_GLYPH_PX are rasterised at that size and scaled up, so huge text
-        costs bounded memory and always fits the atlas.
-        """
-        rows: dict[tuple[str, int], list[np.ndarray]] = {}
-        own = self.panel.rect
-        for item in items:
-            box = item.box
-            if not box.intersects(own) and item.group == 0:
-                continue
-            font = self._font(item.font or self.theme.font)
-            if font is None:
-                continue
-            s = self.px_per_canvas
-            if item.size is not None:
-                px = native_px(item.size, s)
-            else:
-                limit = None if item.max_size is None else native_px(item.max_size, s)
-                px = native_px(glyphs.fit_font_px(font, item.text, box.w * s, box.h * s, limit), 1)
-            if px > MAX_GLYPH_PX:
-                s *= MAX_GLYPH_PX / px
-                px = MAX_GLYPH_PX
-            batch = self._batch(font, px)
-            _, block_h = glyphs.measure_text(batch.atlas, item.text)
-            anchor = {"left": box.x, "center": box.x + box.w / 2, "right": box.right}[item.align]
-            free = box.h - block_h / s
-            top = box.y + {"top": 0.0, "center": free / 2, "bottom": free}[item.valign]
-            x0, y0 = self._snap(anchor, top)
-            quads = glyphs.layout_text(batch.atlas, item.text, 0.0, 0.0, item.color, item.align)
-            if not len(quads):
-                continue
-            out = np.empty((len(quads), _TEXT_COLUMNS), "f4")
-            out[:, :12] = quads
-            out[:, 0] = x0 + quads[:, 0] / s
-            out[:, 1] = y0 + quads[:, 1] / s
-            out[:, 2:4] /= s
-            out[:, 12] = first_group + item.group
-            rows.setdefault((font, px), []).append(out)
-        return {key: np.concatenate(parts) for key, parts in rows.items()}
-
-    def _font(self, name: str | None) -> str | None:
-        """The font file for a widget, else the default one; None (logged) if neither loads."""
-        for candidate in (name, None) if name else (None,):
-            try:
-                return str(fonts.find_font(candidate))
-            except WallError as exc:
-                log.error("%s", exc)
-        return None
-
-    def _snap(self, x: float, y: float) -> tuple[float, float]:
-        """Put a text origin on this panel's pixel grid so glyphs stay sharp."""
-        s, r = self.px_per_canvas, self.panel.rect
-        return r.x + round((x - r.x) * s) / s, r.y + round((y - r.y) * s) / s
-
-    def _batch(self, font: str, px: int) -> _TextBatch:
-        key = (font, px)
-        if key not in self._text:
-            self._text[key] = _TextBatch(self.ctx, self.programs, glyphs.GlyphAtlas(font, px))
-        return self._text[key]
-
     def render(self, t: float, target: moderngl.Framebuffer, alpha: float = 1.0) -> None:
         """Draw the frame for shared wall-clock time `t` into `target`.
 
@@ -466,12 +285,13 @@ class PanelView:
         scene_fbo.use()
         self.ctx.viewport = (0, 0, *target.size)
         self.ctx.enable(moderngl.BLEND)
-        self.ctx.blend_func = _BLEND
-        for program in (self._rects.program, self._testcard_program, self._shapes.program):
+        self.ctx.blend_func = BLEND
+        for program in (self._rects.program, self._static.testcard_program, self._shapes.program):
             program["u_canvas_to_ndc"].write(self._matrix)
         self._groups_texture.use(1)
         self._shapes.program["u_groups"] = 1
-        calls = self._draw_static(scene_fbo, alpha)
+        calls = self._static.draw(scene_fbo, alpha, self.background, self._testcard_grid,
+                                  self._layers, self._matrix)
         if self._testcard_grid is not None:
             calls += self._draw_sweep(t, alpha)
         calls += self._rects.draw()
@@ -483,71 +303,12 @@ class PanelView:
                 continue
             calls += layer.draw(self._matrix, alpha)
             self.ctx.enable(moderngl.BLEND)
-            self.ctx.blend_func = _BLEND
-        for batch in self._text.values():
-            if batch.quads.count:
-                program = batch.quads.program
-                program["u_canvas_to_ndc"].write(self._matrix)
-                program["u_groups"] = 1
-                program["u_alpha"] = alpha
-                calls += batch.draw()
+            self.ctx.blend_func = BLEND
+        calls += self._text.draw(self._matrix, alpha)
         if calibrated:
             calls += self._apply_calibration(target, fade)
         self.ctx.disable(moderngl.BLEND)
         self.draw_calls = calls
-
-    def _fullscreen_vao(self, fragment: str) -> tuple[moderngl.Program, moderngl.VertexArray]:
-        program = self.programs.get("fullscreen.vert.glsl", fragment)
-        if fragment not in self._fullscreen:
-            self._fullscreen[fragment] = self.ctx.vertex_array(
-                program, [(self._rects.corner, "2f", "in_corner")]
-            )
-        return program, self._fullscreen[fragment]
-
-    def _draw_static(self, target: moderngl.Framebuffer, alpha: float) -> int:
-        """Copy the static image (background, testcard pattern, cards) into `target`.
-
-        Drawn once per size and whenever a widget's cards change; each frame
-        is then a copy, so large static areas cost no shading per frame. During
-        a cross-fade it is blended in at `alpha` instead.
-        """
-        if self._static_layers_changed() or (
-            self._static_frame is not None and self._static_frame[1].size != target.size
-        ):
-            self._drop_static_frame()
-        if self._static_frame is None:
-            texture = self.ctx.texture(target.size, 4)
-            self._static_frame = (texture, self.ctx.framebuffer([texture]))
-            frame = self._static_frame[1]
-            frame.use()
-            frame.clear(*self.background)
-            if self._testcard_grid is not None:
-                prog = self._testcard_program
-                prog["u_canvas"] = self.wall.canvas
-                prog["u_panel"] = self.wall.panel(self.panel.id).rect.as_tuple()
-                prog["u_grid"] = self._testcard_grid
-                self.ctx.disable(moderngl.BLEND)
-                self._testcard.render(moderngl.TRIANGLE_STRIP, vertices=4)
-                self.ctx.enable(moderngl.BLEND)
-            if len(self._backdrop_rows):
-                self._backdrop.upload(self._backdrop_rows)
-                self._shapes.program["u_alpha"] = 1.0
-                self._backdrop.draw()
-            for layer in self._layers:
-                if layer.static:
-                    layer.draw(self._matrix, 1.0)
-                    self.ctx.enable(moderngl.BLEND)
-                    self.ctx.blend_func = _BLEND
-            target.use()
-        if alpha >= 1.0:
-            self.ctx.copy_framebuffer(target, self._static_frame[1])
-        else:
-            program, vao = self._fullscreen_vao("blit.frag.glsl")
-            program["u_image"] = 0
-            program["u_alpha"] = alpha
-            self._static_frame[0].use(0)
-            vao.render(moderngl.TRIANGLE_STRIP, vertices=4)
-        return 1
 
     def _draw_sweep(self, t: float, alpha: float) -> int:
         """The testcard's bar, sweeping the canvas every 8 s of shared time.
@@ -560,13 +321,6 @@ class PanelView:
         self._sweep.upload(np.array([[x, 0.0, bar_w, canvas_h, 0.3, 1.0, 0.4, alpha]], "f4"))
         return self._sweep.draw()
 
-    def _drop_static_frame(self) -> None:
-        if self._static_frame is not None:
-            texture, fbo = self._static_frame
-            release_framebuffer(self.ctx, fbo)
-            texture.release()
-            self._static_frame = None
-
     def _post_target(self, size: tuple[int, int]) -> moderngl.Framebuffer:
         if self._post is None or self._post[0].size != size:
             self._release_post()
@@ -575,7 +329,7 @@ class PanelView:
         return self._post[1]
 
     def _apply_calibration(self, target: moderngl.Framebuffer, alpha: float) -> int:
-        program, vao = self._fullscreen_vao("color.frag.glsl")
+        program, vao = self._passes.get("color.frag.glsl")
         color = self.panel.color
         program["u_gain"] = color.gain
         program["u_gamma"] = color.gamma
@@ -604,20 +358,14 @@ class PanelView:
     def release(self) -> None:
         """Free GPU objects now; safe to call twice (never left to __del__)."""
         self._release_layers()
-        for batch in self._text.values():
-            batch.release()
-        self._text.clear()
-        self._drop_static_frame()
+        self._text.release()
         if self._rects is not None:
-            self._backdrop.release()
+            self._static.release()
             self._sweep.release()
-            self._testcard.release()
             self._shapes.release()
             self._rects.release()
             self._rects = None
-        for vao in self._fullscreen.values():
-            vao.release()
-        self._fullscreen.clear()
+        self._passes.release()
         if self._groups_texture is not None:
             self._groups_texture.release()
             self._groups_texture = None
