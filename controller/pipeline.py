@@ -1,9 +1,11 @@
 """The controller's data path: sources -> validation -> aggregation -> data frames.
 
-Sources hand posts to a queue from their own threads; one pipeline thread
-validates them in batches, scores missing sentiment, feeds the aggregator,
-screens the newest posts for the wall's feed, and at most 10 times a second
-publishes a delta-encoded data frame through the controller. Aggregates and
+Sources hand posts to a queue from their own threads, validated batches or
+raw JSON lines; one pipeline thread validates the lines in bulk, and for
+every batch (`ingest`) scores missing sentiment, feeds the aggregator and
+screens the newest posts for the wall's feed; at most 10 times a second it
+publishes a delta-encoded data frame (`full_frame`) through the controller.
+`controller.sample` runs the same steps without threads. Aggregates and
 the moderation queue live in a SQLite store, so a restart keeps the KPIs.
 """
 
@@ -24,7 +26,7 @@ from controller.frames import FrameComposer
 from controller.moderation.audit import AuditLog
 from controller.moderation.moderator import Moderator
 from controller.moderation.policy import ModerationPolicy
-from controller.posts import from_dicts, parse_lines, score_missing
+from controller.posts import PostBatch, parse_lines, score_missing
 from controller.sources.base import Source
 from controller.sources.simulator import SimulatorSource
 from controller.sources.spec import parse_source_spec
@@ -142,13 +144,13 @@ class DataPipeline:
 
     def start(self) -> None:
         for source in self.sources:
-            def take_dicts(posts, source=source):
-                self._put((source, False, posts))
+            def take_batch(batch, rejected, source=source):
+                self._put((source, False, (batch, rejected)))
 
-            def take_lines(chunks, source=source):
-                self._put((source, True, chunks))
+            def take_lines(lines, source=source):
+                self._put((source, True, lines))
 
-            source.start(take_dicts, raw_sink=take_lines)
+            source.start(take_batch, raw_sink=take_lines)
         self._thread = threading.Thread(target=self._run, name="data-pipeline", daemon=True)
         self._thread.start()
 
@@ -194,15 +196,7 @@ class DataPipeline:
 
     def _turn(self) -> None:
         self._drain(timeout=0.05)
-        with self._lock:
-            full = self.aggregator.frame(time.time())
-            full["feed"] = list(self.feed)
-        # Renderers have the shared clock; a timestamp would make every frame "changed".
-        full.pop("time", None)
-        # Only what a widget shows: health, not the moment of the last poll.
-        full["sources"] = [{k: s[k] for k in ("name", "state", "ingested", "dropped")}
-                           for s in self.source_status()]
-        full["moderation"] = {"queued": len(self.moderator.queue())}
+        full = self.full_frame(time.time())
         if self._last_publish is not None and self._last_publish.done():
             if self._last_publish.result() is False:
                 log.warning("a data frame was too large to send; starting again from a full one")
@@ -212,15 +206,29 @@ class DataPipeline:
         if delta is not None:
             self._last_publish = self.publish(delta)
 
+    def full_frame(self, now: float) -> dict[str, Any]:
+        """The whole data frame at `now`: aggregates, feed, source health, moderation queue."""
+        with self._lock:
+            full = self.aggregator.frame(now)
+            full["feed"] = list(self.feed)
+        # Renderers have the shared clock; a timestamp would make every frame "changed".
+        full.pop("time", None)
+        # Only what a widget shows: health, not the moment of the last poll.
+        full["sources"] = [{k: s[k] for k in ("name", "state", "ingested", "dropped")}
+                           for s in self.source_status()]
+        full["moderation"] = {"queued": len(self.moderator.queue())}
+        return full
+
     def add_to_feed(self, post: dict[str, Any]) -> None:
         """Put a post at the top of the feed (an approved one, from the HTTP thread)."""
         with self._lock:
             self.feed.appendleft(post)
 
     def _drain(self, timeout: float) -> None:
-        """Everything the sources delivered since last time, one batch per source and form.
+        """Everything the sources delivered since last time; raw lines in one batch per source.
 
-        Records a source delivered that fail validation count as dropped for it.
+        Raw lines that fail validation count as dropped for their source (a
+        source that validates its own records counts those itself).
         """
         pending: dict[tuple[int, bool], tuple[Source, list]] = {}
         deadline = time.monotonic() + timeout
@@ -232,26 +240,32 @@ class DataPipeline:
             except queue.Empty:
                 break
             _, gathered = pending.setdefault((id(source), raw), (source, []))
-            before = len(gathered)
             if raw:
-                for chunk in items:
-                    gathered.extend(chunk.splitlines())
-            else:
                 gathered.extend(items)
-            taken += len(gathered) - before
+                taken += len(items)
+            else:
+                gathered.append(items)
+                taken += len(items[0]) + items[1]
         for (_, raw), (source, items) in pending.items():
-            batch, rejected = (parse_lines if raw else from_dicts)(items)
-            if rejected:
+            if raw:
+                batch, rejected = parse_lines(items, source.fill)
                 source.count_dropped(rejected)
-            self.rejected += rejected
-            if len(batch):
-                score_missing(batch)
-            with self._lock:
-                self.aggregator.ingest(batch, rejected)
-            if len(batch):
-                self._screen(batch)
+                self.ingest(batch, rejected)
+            else:
+                for batch, rejected in items:
+                    self.ingest(batch, rejected)
 
-    def _screen(self, batch) -> None:
+    def ingest(self, batch: PostBatch, rejected: int) -> None:
+        """One validated batch into the aggregates and the feed; `rejected` counts in the totals."""
+        self.rejected += rejected
+        if len(batch):
+            score_missing(batch)
+        with self._lock:
+            self.aggregator.ingest(batch, rejected)
+        if len(batch):
+            self._screen(batch)
+
+    def _screen(self, batch: PostBatch) -> None:
         """Moderate the newest customer posts into the feed (aggregates count everything)."""
         for post in batch.posts(last=FEED_SIZE):
             record = post.to_dict()

@@ -1,244 +1,278 @@
-"""The normalised post: the one record every source emits and aggregation reads.
+"""The post schema: the one record every source emits, its time parsing and its validation.
 
-Sources (simulator, replay files, HTTP polling, webhooks, Mastodon, RSS) map
-what they receive to JSON objects of this schema, one per line in `replay:`
-files; `parse_lines` and `from_dicts` validate them in batches into a
-columnar `PostBatch` that `controller.aggregate` ingests.
+Every entry validates here and nowhere else: `replay:` lines and the
+controller's raw fast path through `parse_lines`; the simulator, HTTP,
+Mastodon, RSS and webhook records (after each source maps its own format onto
+the schema) through `from_dicts`. Both decode into the typed `Record`, so
+msgspec checks types and ranges while it decodes; what types cannot say
+(times, tags, codes) is checked once per column or once per distinct value,
+and the result is a columnar `PostBatch` (`controller.postbatch`).
 
-Schema (unknown keys are ignored; an optional key may be absent or null):
+Schema (docs/posts.md; unknown keys are ignored; an optional key may be absent or null):
 
-    id           str, required, non-empty     unique per network
-    time         required: float Unix seconds, or an ISO-8601 string (naive = UTC);
-                 after 1970 and at most one day ahead of this machine's clock
-    network      str                          "mastodon", "x", "rss", ...
-    author       str                          display name
-    handle       str                          "jane@mastodon.social" (no leading @)
-    followers    int >= 0                     audience of the author when posted
+    id           required: non-empty str, or an integer (kept as its decimal string)
+    time         required: Unix seconds (milliseconds when above 1e11), a numeric
+                 string, ISO 8601 (naive = UTC) or RFC 2822; after 1970 and at
+                 most one day ahead of this machine's clock
+    network      str: "mastodon", "x", "rss", ...; empty: the source's kind
+    author       str: display name
+    handle       str: "jane@mastodon.social"
+    followers    int, 0 <= followers < 2**63
     text         str
     language     BCP-47 tag ("en", "pt-BR") or ""
     country      ISO 3166-1 alpha-2 ("FR"; lower case is upper-cased) or ""
-    brand        the brand or topic the source matched, or ""
-    hashtags     list of str, without '#', lower-cased (normalised if not)
+    brand        str: the brand or topic; empty: matched from the source's brand keywords
+    hashtags     list of str, stored without '#' and lower-cased; empty tags dropped
     urls         list of str
-    sentiment    float in [-1, 1] on VADER's compound scale, or null = unknown
-    in_reply_to  id of the post this one answers, or ""
-    own          bool: the author is one of the brands' own accounts
+    sentiment    number in [-1, 1] on VADER's compound scale, or null = unknown
+    in_reply_to  id of the post this one answers (str or integer), or ""
+    own          bool: the author is one of the brands' own accounts; absent or
+                 null: the handle is one of the source's own accounts
 
-A record that breaks any rule above (missing id or time, a wrong type,
-negative followers, a malformed country or language, sentiment out of range)
-is rejected and counted, never raised: one bad line must not stop the wall.
-
-Sentiment a source does not supply can be filled with `score_missing`, which
-uses VADER. VADER was built for English social media; on other languages it
-mostly scores emoji, punctuation and loan words, so treat its numbers for
-non-English posts as weak.
+A record that breaks a rule is rejected and counted, never raised: one bad
+line must not stop the wall.
 """
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import functools
 import gc
-import math
 import re
 import time as _time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from itertools import chain, compress, count
-from operator import itemgetter
-from typing import Any
+from itertools import compress
+from operator import attrgetter
+from typing import Annotated, Any
 
+import msgspec
 import numpy as np
-import orjson
 
-FIELDS = (
-    "id", "time", "network", "author", "handle", "followers", "text", "language",
-    "country", "brand", "hashtags", "urls", "sentiment", "in_reply_to", "own",
+from controller.postbatch import (
+    CATEGORICAL,
+    FIELDS,
+    Categorical,
+    Post,
+    PostBatch,
+    Ragged,
+    lookup,
+    row_picker,
+    score_missing,
 )
-CATEGORICAL = ("network", "language", "country", "brand")
+
+__all__ = [
+    "CATEGORICAL", "FIELDS", "Categorical", "Fill", "Post", "PostBatch", "Ragged", "Record",
+    "from_dicts", "is_own", "lookup", "match_brand", "parse_lines", "parse_time", "row_picker",
+    "score_missing",
+]
+
+#: a time number above this is milliseconds (1e11 s is the year 5138)
+MILLISECONDS_ABOVE = 1e11
+MAX_AHEAD_S = 86400.0
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
-_MAX_AHEAD_S = 86400.0
+_ISO_FRACTION = re.compile(r"(\.\d+)")
 _EMPTY: tuple[str, ...] = ()
+
+PostId = Annotated[str, msgspec.Meta(min_length=1)] | int
+
+
+class Record(msgspec.Struct, gc=False):
+    """One post as decoded: types and ranges are checked while decoding; None = absent or null.
+
+    Not tracked by the garbage collector: a batch holds tens of thousands of
+    them, none cyclic.
+    """
+
+    id: PostId
+    time: float | str
+    network: str | None = None
+    author: str | None = None
+    handle: str | None = None
+    followers: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)] | None = None
+    text: str | None = None
+    language: str | None = None
+    country: str | None = None
+    brand: str | None = None
+    hashtags: list[str] | None = None
+    urls: list[str] | None = None
+    sentiment: Annotated[float, msgspec.Meta(ge=-1.0, le=1.0)] | None = None
+    in_reply_to: str | int | None = None
+    own: bool | None = None
+
+
+_LINE = msgspec.json.Decoder(Record)
+_COLUMN = {name: attrgetter(name) for name in FIELDS}
 
 
 @dataclass(frozen=True)
-class Post:
-    """One post, for the feed and for tests; the hot path stays columnar in `PostBatch`."""
+class Fill:
+    """What a source fills in where its records leave a field empty (docs/posts.md).
 
-    id: str
-    time: float
+    Args:
+        network: for an empty `network` (the source's kind: "webhook", "http", ...).
+        brands: brand keywords; an empty `brand` becomes the first brand matched.
+        own_accounts: handles of the brands' accounts; a missing `own` is
+            whether the handle is one of them.
+    """
+
     network: str = ""
-    author: str = ""
-    handle: str = ""
-    followers: int = 0
-    text: str = ""
-    language: str = ""
-    country: str = ""
-    brand: str = ""
-    hashtags: tuple[str, ...] = ()
-    urls: tuple[str, ...] = ()
-    sentiment: float | None = None
-    in_reply_to: str = ""
-    own: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        """The post as a schema record (lists for hashtags and urls), ready for JSON."""
-        record = {name: getattr(self, name) for name in FIELDS}
-        record["hashtags"] = list(self.hashtags)
-        record["urls"] = list(self.urls)
-        return record
+    brands: dict[str, list[str]] | None = None
+    own_accounts: tuple[str, ...] = ()
 
 
-@dataclass
-class Categorical:
-    """A string column stored as small integer codes into a vocabulary."""
-
-    codes: np.ndarray
-    vocab: list[str]
-
-    def values(self) -> list[str]:
-        """The decoded strings, one per row."""
-        return [self.vocab[c] for c in self.codes.tolist()]
-
-    def take(self, rows: np.ndarray) -> Categorical:
-        """The rows selected by an index or boolean array, sharing the vocabulary."""
-        return Categorical(self.codes[rows], self.vocab)
+NO_FILL = Fill()
 
 
-@dataclass
-class Ragged:
-    """A column of lists of strings, stored flat: row i is `items[offsets[i]:offsets[i + 1]]`.
+# -- time -----------------------------------------------------------------------------
 
-    One list per post would outlive parsing as a container that the garbage
-    collector scans again and again; one flat list and an offsets array do not,
-    and aggregation wants the items flat anyway.
+
+def parse_time(value: Any) -> float:
+    """Unix seconds from a schema time: a number, a numeric string, ISO 8601 or RFC 2822.
+
+    Numbers above 1e11 are milliseconds; times without an offset are UTC.
+
+    Raises:
+        ValueError: not a time.
     """
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"not a time: {value!r}") from None
+        if seconds != seconds:
+            raise ValueError(f"not a time: {value!r}")
+        return seconds / 1000.0 if abs(seconds) > MILLISECONDS_ABOVE else seconds
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"not a time: {value!r}")
+    text = value.strip()
+    try:
+        return parse_time(float(text))
+    except ValueError:
+        pass
+    try:
+        return _parse_iso8601(text)
+    except ValueError:
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        raise ValueError(f"not a time: {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
 
-    items: list[str]
-    offsets: np.ndarray
 
-    def __len__(self) -> int:
-        return len(self.offsets) - 1
-
-    def __getitem__(self, row: int) -> list[str]:
-        return self.items[self.offsets[row]:self.offsets[row + 1]]
-
-    @classmethod
-    def from_lists(cls, lists: Sequence[Sequence[str]]) -> Ragged:
-        """Flatten one list per row."""
-        offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, lists), dtype=np.int64, count=len(lists)), out=offsets[1:])
-        return cls(list(chain.from_iterable(lists)), offsets)
-
-    def take(self, rows: np.ndarray) -> Ragged:
-        """The rows selected by an index array, in that order."""
-        starts = self.offsets[rows]
-        lengths = self.offsets[rows + 1] - starts
-        offsets = np.zeros(len(rows) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        flat = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
-        return Ragged(row_picker(flat.tolist())(self.items), offsets)
+def _parse_iso8601(text: str) -> float:
+    """ISO 8601 with 'Z' and any number of fraction digits (Python 3.10 knows neither)."""
+    text = text.replace("Z", "+00:00").replace("z", "+00:00")
+    text = _ISO_FRACTION.sub(lambda m: m.group(1)[:7].ljust(7, "0"), text, count=1)
+    parsed = datetime.datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+    return parsed.timestamp()
 
 
-@dataclass
-class PostBatch:
-    """Validated posts, column by column, so aggregation works on whole arrays.
+def _time_or_nan(value: Any) -> float:
+    try:
+        return parse_time(value)
+    except ValueError:
+        return float("nan")
 
-    Arrays: `time` (float64), `followers` (int64), `sentiment` (float32, NaN =
-    unknown), `own` (bool). Categorical: `network`, `language`, `country`,
-    `brand`. Python lists: `id`, `author`, `handle`, `text`, `in_reply_to`.
-    `Ragged` (one flat list of str and row offsets): `hashtags`, `urls`.
+
+# -- what sources fill in ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=32)
+def _brand_patterns(brands: tuple[tuple[str, tuple[str, ...]], ...]):
+    patterns = []
+    for brand, keywords in brands:
+        words = sorted({k.strip().lower().lstrip("#") for k in keywords if k.strip()},
+                       key=len, reverse=True)
+        if words:
+            alternatives = "|".join(re.escape(w) for w in words)
+            patterns.append((brand, re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I),
+                             frozenset(words)))
+    return patterns
+
+
+def match_brand(text: str, hashtags: Iterable[str], brands: dict[str, list[str]] | None) -> str:
+    """The first brand (in configured order) whose keyword is in the text or the hashtags.
+
+    Keywords match case-insensitively on word boundaries, so "acme" matches
+    "Acme's" and "#acme" but not "acmeist".
+
+    Returns:
+        The brand, or "" when none matches.
     """
-
-    id: list[str]
-    time: np.ndarray
-    network: Categorical
-    author: list[str]
-    handle: list[str]
-    followers: np.ndarray
-    text: list[str]
-    language: Categorical
-    country: Categorical
-    brand: Categorical
-    hashtags: Ragged
-    urls: Ragged
-    sentiment: np.ndarray
-    in_reply_to: list[str]
-    own: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.id)
-
-    def take(self, rows: np.ndarray) -> PostBatch:
-        """The posts selected by an index array or a boolean mask, in that order."""
-        rows = np.asarray(rows)
-        index = np.flatnonzero(rows) if rows.dtype == bool else rows
-        pick = row_picker(index.tolist())
-        return PostBatch(
-            **{name: pick(getattr(self, name)) for name in _LIST_FIELDS},
-            **{name: getattr(self, name)[index] for name in _ARRAY_FIELDS},
-            **{name: getattr(self, name).take(index) for name in (*CATEGORICAL, *_RAGGED_FIELDS)},
-        )
-
-    def posts(self, last: int | None = None) -> list[Post]:
-        """The batch as `Post` objects, or only its `last` ones (the feed shows a few).
-
-        Args:
-            last: how many posts from the end of the batch; all when None.
-        """
-        start = 0 if last is None else max(0, len(self) - last)
-        rows = range(start, len(self))
-        decoded = {name: [getattr(self, name).vocab[c] for c in getattr(self, name).codes[start:]]
-                   for name in CATEGORICAL}
-        out = []
-        for k, i in enumerate(rows):
-            sentiment = float(self.sentiment[i])
-            out.append(Post(
-                id=self.id[i], time=float(self.time[i]), network=decoded["network"][k],
-                author=self.author[i], handle=self.handle[i], followers=int(self.followers[i]),
-                text=self.text[i], language=decoded["language"][k], country=decoded["country"][k],
-                brand=decoded["brand"][k], hashtags=tuple(self.hashtags[i]),
-                urls=tuple(self.urls[i]), sentiment=None if math.isnan(sentiment) else sentiment,
-                in_reply_to=self.in_reply_to[i], own=bool(self.own[i]),
-            ))
-        return out
+    if not brands:
+        return ""
+    key = tuple((brand, tuple(words)) for brand, words in brands.items())
+    tags = {t.lower().lstrip("#") for t in hashtags}
+    for brand, pattern, words in _brand_patterns(key):
+        if tags & words or pattern.search(text or ""):
+            return brand
+    return ""
 
 
-_LIST_FIELDS = ("id", "author", "handle", "text", "in_reply_to")
-_RAGGED_FIELDS = ("hashtags", "urls")
-_ARRAY_FIELDS = ("time", "followers", "sentiment", "own")
+def is_own(handle: str, own_accounts: Iterable[str]) -> bool:
+    """Whether a handle is one of the brands' accounts (case and a leading '@' ignored)."""
+    handle = handle.lower().lstrip("@")
+    return bool(handle) and handle in {a.lower().lstrip("@") for a in own_accounts}
 
 
-def row_picker(index: list[int]) -> Callable[[Sequence[Any]], list[Any]]:
-    """A function selecting these rows of any Python list, in C (itemgetter), not a loop.
+# -- the two entries ----------------------------------------------------------------------
 
-    Built once and applied to several columns of the same batch.
+
+def parse_lines(lines: Sequence[bytes | str], fill: Fill = NO_FILL) -> tuple[PostBatch, int]:
+    """Decode and validate JSON lines into a batch.
+
+    Args:
+        lines: JSON Lines text in pieces (bytes or str), each piece one or
+            more whole lines; a line holds one post. Blank lines are skipped;
+            a line that is not a valid post counts as rejected.
+        fill: what the source fills in where a record leaves a field empty.
+
+    Returns:
+        The batch of valid posts, and how many lines were rejected.
     """
-    if not index:
-        return lambda _column: []
-    if len(index) == 1:
-        return lambda column: [column[index[0]]]
-    getter = itemgetter(*index)
-    return lambda column: list(getter(column))
+    with _gc_paused():
+        records, rejected = _decode_lines(list(lines))
+        batch, bad = _validate(records, fill)
+        # Freed while the collector is off: surviving this block would leave
+        # them counted as new objects, and the next allocation would pay for
+        # a full scan of them.
+        del records
+    return batch, rejected + bad
 
 
-def lookup(table: dict[Any, int], keys: Sequence[Any], dtype: Any) -> np.ndarray:
-    """`table[k]` for every key as an array; one itemgetter call does the lookups in C."""
-    if len(keys) < 2:
-        return np.array([table[k] for k in keys], dtype=dtype)
-    return np.array(itemgetter(*keys)(table), dtype=dtype)
+def from_dicts(records: Sequence[Any], fill: Fill = NO_FILL) -> tuple[PostBatch, int]:
+    """Validate already decoded records (a source's mapped items, webhook bodies) into a batch.
+
+    Returns:
+        The batch of valid posts, and how many records were rejected.
+    """
+    with _gc_paused():
+        decoded, rejected = _convert(list(records))
+        batch, bad = _validate(decoded, fill)
+        del decoded
+    return batch, rejected + bad
 
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Hold the cyclic collector while a batch allocates its dicts.
+    """Hold the cyclic collector while a batch allocates its lists and strings.
 
-    A 20k-line batch creates hundreds of thousands of containers, none of them
-    cyclic; letting the collector scan them repeatedly costs about a third of
-    the parse time. The switch is process-wide: overlapping pauses from other
-    threads may shorten this one, and the collector is on again after the last.
+    A 20k-line batch creates tens of thousands of lists (tags, urls, columns),
+    none of them cyclic; letting the collector scan them again and again costs
+    more than the decoding. The switch is process-wide: overlapping pauses
+    from other threads may shorten this one; the collector is on again after
+    the last.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -249,260 +283,111 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse_lines(lines: Sequence[bytes | str]) -> tuple[PostBatch, int]:
-    """Parse and validate JSON lines (one post each) into a batch.
-
-    Blank lines are skipped; a line that is not JSON counts as rejected.
-
-    Returns:
-        The batch of valid posts, and how many lines were rejected.
-    """
-    loads = orjson.loads
-    with _gc_paused():
-        try:
-            records = list(map(loads, lines))
-            bad_json = 0
-        except orjson.JSONDecodeError:
-            records, bad_json = [], 0
-            for line in lines:
-                try:
-                    records.append(loads(line))
-                except orjson.JSONDecodeError:
-                    if line.strip():
-                        bad_json += 1
-        batch, rejected = _from_records(records)
-        # Free the dicts while the collector is off: surviving this block would
-        # leave them counted as new objects, and the first allocation after it
-        # would pay for a full scan of them.
-        del records
-    return batch, rejected + bad_json
+def _decode_lines(pieces: list) -> tuple[list[Record], int]:
+    """Typed decoding of all pieces in one call; halves around a bad line to find and count it."""
+    if not pieces:
+        return [], 0
+    try:
+        joined = (b"\n" if type(pieces[0]) is bytes else "\n").join(pieces)
+        return _LINE.decode_lines(joined), 0
+    except (msgspec.DecodeError, TypeError):
+        pass
+    if len(pieces) == 1:
+        piece = pieces[0]
+        if not isinstance(piece, bytes | str):
+            return [], 1
+        lines = piece.split(b"\n" if isinstance(piece, bytes) else "\n")
+        if len(lines) == 1:
+            return [], 1
+        pieces = lines
+    half = len(pieces) // 2
+    first, bad_first = _decode_lines(pieces[:half])
+    second, bad_second = _decode_lines(pieces[half:])
+    return first + second, bad_first + bad_second
 
 
-def from_dicts(dicts: Sequence[Any]) -> tuple[PostBatch, int]:
-    """Validate already decoded records (webhook bodies, API answers) into a batch.
+def _convert(records: list) -> tuple[list[Record], int]:
+    """`Record`s from Python objects in one call; halves around a bad one to find and count it."""
+    try:
+        return msgspec.convert(records, list[Record]), 0
+    except msgspec.ValidationError:
+        pass
+    if len(records) == 1:
+        return [], 1
+    half = len(records) // 2
+    first, bad_first = _convert(records[:half])
+    second, bad_second = _convert(records[half:])
+    return first + second, bad_first + bad_second
 
-    Returns:
-        The batch of valid posts, and how many records were rejected.
-    """
-    with _gc_paused():
-        return _from_records(dicts)
+
+# -- typed records -> columns, with the checks types cannot make ------------------------------
 
 
-def _from_records(records: Sequence[Any]) -> tuple[PostBatch, int]:
+def _validate(records: list[Record], fill: Fill) -> tuple[PostBatch, int]:
     n = len(records)
-    columns = _columns(records)
     bad = np.zeros(n, dtype=bool)
-    now = _time.time()
-    values: dict[str, Any] = {
-        "id": _id_column(columns["id"], bad),
-        "time": _time_column(columns["time"], bad, now),
-        "followers": _followers_column(columns["followers"], bad, n),
-        "sentiment": _sentiment_column(columns["sentiment"], bad, n),
-        "own": _own_column(columns["own"], bad, n),
-        "hashtags": _hashtags_column(columns["hashtags"], bad, n),
-        "urls": _ragged_column(columns["urls"], bad, n),
-        "network": _categorical(columns["network"], bad, n, None),
-        "language": _categorical(columns["language"], bad, n, _check_language),
-        "country": _categorical(columns["country"], bad, n, _check_country),
-        "brand": _categorical(columns["brand"], bad, n, None),
-    }
-    for name in ("author", "handle", "text", "in_reply_to"):
-        values[name] = _str_column(columns[name], bad, n)
-    batch = PostBatch(**values)
+    columns = {name: list(map(getter, records)) for name, getter in _COLUMN.items()}
+    handle = _strings(columns["handle"])
+    text = _strings(columns["text"])
+    hashtags = _hashtags(columns["hashtags"])
+    brand = _categorical(columns["brand"], bad, None)
+    if fill.brands:
+        brand = _fill_brand(brand, text, hashtags, fill.brands)
+    batch = PostBatch(
+        id=_ids(columns["id"]),
+        time=_times(columns["time"], bad),
+        network=_categorical(columns["network"], bad, None, fill.network),
+        author=_strings(columns["author"]),
+        handle=handle,
+        followers=np.array(_nulls_as(columns["followers"], 0), dtype=np.int64),
+        text=text,
+        language=_categorical(columns["language"], bad, _check_language),
+        country=_categorical(columns["country"], bad, _check_country),
+        brand=brand,
+        hashtags=hashtags,
+        urls=Ragged.from_lists(_nulls_as(columns["urls"], _EMPTY)),
+        # numpy reads None as NaN, the column's "unknown"
+        sentiment=np.array(columns["sentiment"], dtype=np.float32),
+        in_reply_to=_ids(columns["in_reply_to"]),
+        own=_own(columns["own"], handle, fill.own_accounts),
+    )
     rejected = int(bad.sum())
     if rejected:
         batch = batch.take(~bad)
     return batch, rejected
 
 
-def _columns(records: Sequence[Any]) -> dict[str, Sequence[Any] | None]:
-    """Transpose records into one raw column per schema field (None: absent everywhere).
-
-    Records that share a set of keys (the usual case: one source, one shape)
-    are transposed in C by one itemgetter and zip, rather than one dict lookup
-    per field per record.
-    """
-    n = len(records)
-    if not n:
-        return dict.fromkeys(FIELDS)
-    if set(map(type, records)) != {dict}:
-        records = [r if type(r) is dict else {} for r in records]
-    lengths = list(map(len, records))
-    if lengths.count(lengths[0]) == n:
-        return _transpose_shape(records) or _transpose_slow(records)
-    by_length: dict[int, list[int]] = {}
-    for i, length in enumerate(lengths):
-        by_length.setdefault(length, []).append(i)
-    groups = list(by_length.values())
-    parts = []
-    for rows in groups:
-        group = row_picker(rows)(records)
-        parts.append(_transpose_shape(group) or _transpose_slow(group))
-    order = np.argsort(np.fromiter(chain.from_iterable(groups), dtype=np.int64, count=n),
-                       kind="stable")
-    restore = row_picker(order.tolist())
-    columns: dict[str, Sequence[Any] | None] = {}
-    for name in FIELDS:
-        if all(part[name] is None for part in parts):
-            columns[name] = None
-            continue
-        merged = chain.from_iterable(
-            part[name] if part[name] is not None else [None] * len(rows)
-            for part, rows in zip(parts, groups, strict=True)
-        )
-        columns[name] = restore(list(merged))
-    return columns
+def _nulls_as(column: list, empty: Any) -> list:
+    return [empty if v is None else v for v in column] if None in column else column
 
 
-def _transpose_shape(records: Sequence[dict]) -> dict[str, Sequence[Any] | None] | None:
-    """Columns of records that all have the first record's keys, else None."""
-    keys = tuple(records[0]) if records else ()
-    if len(keys) < 2:
-        return None
-    try:
-        rows = list(map(itemgetter(*keys), records))
-    except KeyError:
-        return None
-    by_key = dict(zip(keys, zip(*rows, strict=True), strict=True))
-    return {name: by_key.get(name) for name in FIELDS}
+def _strings(column: list) -> list[str]:
+    return _nulls_as(column, "")
 
 
-def _transpose_slow(records: Sequence[dict]) -> dict[str, Sequence[Any] | None]:
-    return {name: [r.get(name) for r in records] for name in FIELDS}
+def _ids(column: list) -> list[str]:
+    """Ids as strings: integers written in decimal, null as ""."""
+    if set(map(type, column)) <= {str}:
+        return column
+    return ["" if v is None else v if type(v) is str else str(v) for v in column]
 
 
-def _mark(bad: np.ndarray, flags: Sequence[bool]) -> None:
-    bad |= np.fromiter(flags, dtype=bool, count=len(bad))
-
-
-def _id_column(column: Sequence[Any] | None, bad: np.ndarray) -> list[str]:
-    if column is None:
-        bad[:] = True
-        return [""] * len(bad)
-    if set(map(type, column)) == {str} and all(column):
-        return list(column)
-    _mark(bad, [type(v) is not str or not v for v in column])
-    return [v if type(v) is str else "" for v in column]
-
-
-def _str_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> list[str]:
-    if column is None:
-        return [""] * n
-    types = set(map(type, column))
-    if types == {str}:
-        return list(column)
-    if not types - {str, type(None)}:
-        return ["" if v is None else v for v in column]
-    _mark(bad, [type(v) is not str and v is not None for v in column])
-    return [v if type(v) is str else "" for v in column]
-
-
-def _floats(column: Sequence[Any]) -> np.ndarray | None:
-    """A column of numbers (None becomes NaN) as float64, or None if a value does not fit."""
-    try:
-        return np.array(column, dtype=np.float64)
-    except OverflowError:
-        return None
-
-
-def _time_column(column: Sequence[Any] | None, bad: np.ndarray, now: float) -> np.ndarray:
-    if column is None:
-        bad[:] = True
-        return np.zeros(len(bad))
-    times = _floats(column) if set(map(type, column)) <= {float, int} else None
-    if times is None:
-        times = np.array([_one_time(v) for v in column], dtype=np.float64)
+def _times(column: list, bad: np.ndarray) -> np.ndarray:
+    if set(map(type, column)) <= {float, int}:
+        times = np.array(column, dtype=np.float64)
+        milliseconds = np.abs(times) > MILLISECONDS_ABOVE
+        if milliseconds.any():
+            times[milliseconds] /= 1000.0
+    else:
+        times = np.array([_time_or_nan(v) for v in column], dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        bad |= ~((times > 0) & (times <= now + _MAX_AHEAD_S))
+        bad |= ~((times > 0) & (times <= _time.time() + MAX_AHEAD_S))
     return times
 
 
-def _one_time(value: Any) -> float:
-    """One time value as Unix seconds, NaN when it is neither a number nor ISO-8601."""
-    if type(value) is str:
-        return parse_time(value)
-    if type(value) in (float, int):
-        try:
-            return float(value)
-        except OverflowError:
-            return math.nan
-    return math.nan
-
-
-def parse_time(text: str) -> float:
-    """An ISO-8601 date-time as Unix seconds (naive times are UTC), NaN if malformed.
-
-    Accepts what sources send: `2024-05-01T12:00:00Z`, offsets such as
-    `+02:00`, fractional seconds, a space instead of `T`.
-    """
-    try:
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return math.nan
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.timestamp()
-
-
-def _followers_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> np.ndarray:
-    if column is None:
-        return np.zeros(n, dtype=np.int64)
-    followers = None
-    if set(map(type, column)) == {int}:
-        try:
-            followers = np.array(column, dtype=np.int64)
-        except OverflowError:
-            followers = None
-    if followers is None:
-        ok = [v is None or (type(v) is int and 0 <= v < 2**63) for v in column]
-        _mark(bad, [not flag for flag in ok])
-        kept = [v if flag and v is not None else 0 for v, flag in zip(column, ok, strict=True)]
-        followers = np.array(kept, dtype=np.int64)
-    bad |= followers < 0
-    return followers
-
-
-def _sentiment_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> np.ndarray:
-    if column is None:
-        return np.full(n, np.nan, dtype=np.float32)
-    numeric = set(map(type, column)) <= {float, int, type(None)}
-    scores = _floats(column) if numeric else None
-    if scores is None:
-        ok = [v is None or (type(v) in (float, int) and abs(v) <= 1) for v in column]
-        _mark(bad, [not flag for flag in ok])
-        kept = [v if flag else None for v, flag in zip(column, ok, strict=True)]
-        scores = np.array(kept, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        bad |= np.abs(scores) > 1.0
-    return scores.astype(np.float32)
-
-
-def _own_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> np.ndarray:
-    if column is None:
-        return np.zeros(n, dtype=bool)
-    if not set(map(type, column)) <= {bool, type(None)}:
-        _mark(bad, [type(v) is not bool and v is not None for v in column])
-        column = [v is True for v in column]
-    return np.array(column, dtype=bool)
-
-
-def _ragged_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> Ragged:
-    """A column of lists of str; null or absent means no items."""
-    if column is None:
-        return Ragged([], np.zeros(n + 1, dtype=np.int64))
-    if not set(map(type, column)) <= {list, tuple}:
-        _mark(bad, [type(v) not in (list, tuple, type(None)) for v in column])
-        column = [v if type(v) in (list, tuple) else _EMPTY for v in column]
-    ragged = Ragged.from_lists(column)
-    if not set(map(type, ragged.items)) <= {str}:
-        _mark(bad, [not all(type(item) is str for item in v) for v in column])
-        ragged = Ragged.from_lists([v if all(type(i) is str for i in v) else _EMPTY
-                                    for v in column])
-    return ragged
-
-
-def _hashtags_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> Ragged:
-    tags = _ragged_column(column, bad, n)
+def _hashtags(column: list) -> Ragged:
+    """Tags without '#', lower-cased, empty ones dropped; checked on all tags at once."""
+    tags = Ragged.from_lists(_nulls_as(column, _EMPTY))
     joined = "\x1f".join(tags.items)
     if tags.items and ("#" in joined or joined.lower() != joined or "" in tags.items):
         items = [t.lstrip("#").lower() for t in tags.items]
@@ -512,69 +397,48 @@ def _hashtags_column(column: Sequence[Any] | None, bad: np.ndarray, n: int) -> R
     return tags
 
 
+def _own(column: list, handle: list[str], own_accounts: tuple[str, ...]) -> np.ndarray:
+    if own_accounts and None in column:
+        column = [is_own(h, own_accounts) if v is None else v
+                  for v, h in zip(column, handle, strict=True)]
+    return np.array(column, dtype=bool)  # null reads as False
+
+
 def _check_language(value: str) -> str | None:
-    return value if not value or _LANGUAGE.fullmatch(value) else None
+    return value if _LANGUAGE.fullmatch(value) else None
 
 
 def _check_country(value: str) -> str | None:
-    return value.upper() if not value or _COUNTRY.fullmatch(value) else None
+    return value.upper() if _COUNTRY.fullmatch(value) else None
 
 
-def _categorical(
-    column: Sequence[Any] | None,
-    bad: np.ndarray,
-    n: int,
-    check: Callable[[str], str | None] | None,
-) -> Categorical:
-    """Encode a string column against its own vocabulary, checking each distinct value once.
+def _categorical(column: list, bad: np.ndarray, check: Any, empty: str = "") -> Categorical:
+    """Codes into a vocabulary, checking each distinct value once.
 
-    `check` normalises a value, or returns None when it is malformed.
+    `check` normalises a value, or returns None when it is malformed; null and
+    "" become `empty`.
     """
-    if column is None:
-        return Categorical(np.zeros(n, dtype=np.int32), [""])
-    first_row: dict[Any, int] = {}
-    try:  # one dict pass: each row's value as the row where it first appears
-        first = np.fromiter(map(first_row.setdefault, column, count()), dtype=np.int64, count=n)
-    except TypeError:  # an unhashable value (a list, an object): certainly not a string
-        _mark(bad, [type(v) not in (str, type(None)) for v in column])
-        column = [v if type(v) is str else None for v in column]
-        first_row = {}
-        first = np.fromiter(map(first_row.setdefault, column, count()), dtype=np.int64, count=n)
     vocab: dict[str, int] = {"": 0}
-    code_at = np.zeros(n, dtype=np.int32)
-    invalid = []
-    for raw, row in first_row.items():
-        value = raw if type(raw) is str else None
-        if value is not None and check is not None:
-            value = check(value)
-        if value is None and raw is not None:
-            invalid.append(row)
-        code_at[row] = vocab.setdefault(value or "", len(vocab))
-    if invalid:
-        bad |= np.isin(first, invalid)
-    return Categorical(code_at[first], list(vocab))
+    code_of: dict[str | None, int] = {}
+    for raw in dict.fromkeys(column):
+        value = raw or empty
+        if raw and check is not None:
+            value = check(raw)
+        code_of[raw] = -1 if value is None else vocab.setdefault(value, len(vocab))
+    codes = np.fromiter(map(code_of.__getitem__, column), dtype=np.int32, count=len(column))
+    if -1 in code_of.values():
+        invalid = codes < 0
+        bad |= invalid
+        codes[invalid] = 0
+    return Categorical(codes, list(vocab))
 
 
-@functools.cache
-def _vader() -> Any:
-    """One analyser per process: building its lexicon takes a noticeable fraction of a second."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
-def score_missing(batch: PostBatch) -> int:
-    """Fill unknown (NaN) sentiment with VADER's compound score of the text, in place.
-
-    VADER is English-centric: see the module notes.
-
-    Returns:
-        How many posts were scored.
-    """
-    missing = np.flatnonzero(np.isnan(batch.sentiment))
-    if not len(missing):
-        return 0
-    polarity = _vader().polarity_scores
-    text = batch.text
-    batch.sentiment[missing] = [polarity(text[i])["compound"] for i in missing.tolist()]
-    return len(missing)
+def _fill_brand(brand: Categorical, text: list[str], hashtags: Ragged,
+                brands: dict[str, list[str]]) -> Categorical:
+    """Posts without a brand get the first one whose keywords they mention."""
+    vocab = dict(zip(brand.vocab, range(len(brand.vocab)), strict=True))
+    codes = brand.codes.copy()
+    for row in np.flatnonzero(codes == vocab[""]).tolist():
+        found = match_brand(text[row], hashtags[row], brands)
+        codes[row] = vocab.setdefault(found, len(vocab))
+    return Categorical(codes, list(vocab))

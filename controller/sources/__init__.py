@@ -6,7 +6,7 @@ in its own module, imported only when a spec asks for it, so the controller
 does not load `requests` or `feedparser` for the simulator alone.
 """
 
-from controller.sources.base import Source, SourceError, match_brand, normalise_post
+from controller.sources.base import Source, SourceError
 from controller.sources.spec import parse_source_spec
 
-__all__ = ["Source", "SourceError", "match_brand", "normalise_post", "parse_source_spec"]
+__all__ = ["Source", "SourceError", "parse_source_spec"]

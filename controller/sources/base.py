@@ -1,47 +1,39 @@
-"""The first step of the data flow: what every source shares, and `--source SPEC` parsing.
+"""The first step of the data flow: what every source shares.
 
 A source gathers social posts from one place (the simulator, a recorded file,
-a JSON API, Mastodon, a feed, the webhook) and hands them, as lists of
-normalised post dicts, to a sink the controller gives it. Each source works in
-its own daemon thread, so a slow network never holds up the controller; it
-never raises into the controller: a failure makes it "degraded" (shown on
-`/api/status` and the wall's status line) and it retries on its own with
-exponential back-off until it is "ok" again.
-
-The normalised post (the schema `replay:` JSON-lines files hold too):
-
-    id (str), time (float, Unix seconds), network (str), author, handle,
-    followers (int), text, language ("en" or ""), country (ISO alpha-2 or ""),
-    brand (matched brand or topic, or ""), hashtags (lower-case, no '#'),
-    urls (list), sentiment (-1..1, or None when the source has none),
-    in_reply_to (id or ""), own (bool: the author is one of our brand accounts)
+a JSON API, Mastodon, a feed, the webhook), maps its format onto the post
+schema (`controller.posts`, docs/posts.md), validates the records there and
+hands the valid ones, as a `PostBatch`, to a sink the controller gives it.
+Each source works in its own daemon thread, so a slow network never holds up
+the controller; it never raises into the controller: a failure makes it
+"degraded" (shown on `/api/status` and the wall's status line) and it retries
+on its own with exponential back-off until it is "ok" again.
 """
 
 from __future__ import annotations
 
 import datetime
 import email.utils
-import functools
 import html.parser
 import logging
-import math
 import random
-import re
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
+
+from controller.posts import NO_FILL, Fill, PostBatch, from_dicts
+
 log = logging.getLogger(__name__)
 
-Sink = Callable[[list[dict[str, Any]]], None]
+#: takes validated posts and how many records the source rejected in validation
+Sink = Callable[[PostBatch, int], None]
+#: takes raw JSON lines, which the controller validates in bulk (`posts.parse_lines`)
 RawSink = Callable[[list[bytes]], None]
 
-POST_FIELDS = (
-    "id", "time", "network", "author", "handle", "followers", "text", "language",
-    "country", "brand", "hashtags", "urls", "sentiment", "in_reply_to", "own",
-)
 
 
 class SourceError(Exception):
@@ -73,6 +65,8 @@ class Source:
 
     #: longest wait a service may impose with Retry-After or rate-limit headers
     MAX_SERVER_WAIT_S = 3600.0
+    #: what this source fills in where its records leave a field empty
+    fill: Fill = NO_FILL
 
     def __init__(self, name: str, *, backoff: float = 1.0, backoff_max: float = 60.0):
         self.name = name
@@ -98,7 +92,7 @@ class Source:
         """Start the source's thread; posts go to `sink` from that thread.
 
         Args:
-            sink: called with each batch of normalised post dicts.
+            sink: called with each batch of valid posts and the count rejected.
             raw_sink: sources that read JSON lines (replay) hand the raw lines
                 here instead, so the controller can parse them in bulk.
         """
@@ -166,50 +160,60 @@ class Source:
         """
         raise NotImplementedError
 
-    def emit(self, posts: list[dict[str, Any]]) -> None:
-        """Hand a batch of normalised posts to the sink; a failing sink costs the batch only."""
-        self._deliver(self._sink, posts)
+    def emit(self, records: list[Any]) -> tuple[int, int]:
+        """Validate records of the post schema and hand the valid ones to the sink.
 
-    def emit_new(self, items: Iterable[Any], to_post: Callable[[Any], dict[str, Any]],
-                 seen: Any, unmapped: str) -> None:
-        """Map polled items to posts and emit, oldest first, those not seen before.
+        Returns:
+            (valid, rejected); the rejected ones are counted as dropped.
+        """
+        batch, rejected = from_dicts(records, self.fill)
+        self._deliver_batch(batch, rejected)
+        return len(batch), rejected
 
-        Items that do not map (`to_post` raises, as odd JSON makes it do) are
+    def emit_new(self, items: Iterable[Any], to_record: Callable[[Any], dict[str, Any]],
+                 seen: SeenIds, unmapped: str) -> None:
+        """Map polled items to schema records; emit the valid ones not seen before, oldest first.
+
+        Items that do not map (`to_record` raises, as odd JSON makes it do) are
         counted as dropped, with `unmapped` as the reason.
         """
-        posts, bad = [], 0
+        records, unmappable = [], 0
         for item in items:
             try:
-                post = to_post(item)
+                records.append(to_record(item))
             except (ValueError, TypeError, AttributeError):
-                bad += 1
-                continue
-            if seen.add(post["id"]):
-                posts.append(post)
-        self.count_dropped(bad, unmapped)
-        posts.sort(key=lambda p: p["time"])
-        self.emit(posts)
+                unmappable += 1
+        self.count_dropped(unmappable, unmapped)
+        batch, rejected = from_dicts(records, self.fill)
+        new = np.array([row for row, post_id in enumerate(batch.id) if seen.add(post_id)],
+                       dtype=np.int64)
+        self._deliver_batch(batch.take(new[np.argsort(batch.time[new], kind="stable")]),
+                            rejected)
 
     def emit_raw(self, lines: list[bytes]) -> None:
         """Hand a batch of raw JSON lines to the raw sink (the controller's fast path)."""
-        self._deliver(self._raw_sink, lines)
+        if lines:
+            self._deliver(len(lines), self._raw_sink, lines)
 
-    def _deliver(self, sink: Callable[[list], None] | None, batch: list) -> None:
-        if not batch:
-            return
+    def _deliver_batch(self, batch: PostBatch, rejected: int) -> None:
+        self.count_dropped(rejected, "records that break the post schema")
+        if len(batch) or rejected:
+            self._deliver(len(batch), self._sink, batch, rejected)
+
+    def _deliver(self, count: int, sink: Callable[..., None] | None, *payload: Any) -> None:
         if sink is None:
-            self.count_dropped(len(batch), "no sink")
+            self.count_dropped(count, "no sink")
             return
         try:
-            sink(batch)
+            sink(*payload)
         except Exception as exc:      # the controller's bug must not kill the source
-            log.exception("source %s: the sink refused %d posts", self.name, len(batch))
+            log.exception("source %s: the sink refused %d posts", self.name, count)
             with self._lock:
-                self._dropped += len(batch)
-                self._last_error = f"sink refused {len(batch)} posts: {exc}"
+                self._dropped += count
+                self._last_error = f"sink refused {count} posts: {exc}"
             return
         with self._lock:
-            self._ingested += len(batch)
+            self._ingested += count
 
     # -- the loop --------------------------------------------------------------
 
@@ -258,52 +262,6 @@ class Source:
 # -- helpers shared by the sources ------------------------------------------------
 
 
-def parse_time(value: Any) -> float:
-    """Unix seconds from a number (ms when it is too large for seconds), ISO 8601 or RFC 2822.
-
-    Raises:
-        ValueError: not a time.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"not a time: {value!r}")
-    if isinstance(value, int | float):
-        seconds = float(value)
-        if not math.isfinite(seconds):
-            raise ValueError(f"not a time: {value!r}")
-        return seconds / 1000.0 if abs(seconds) > 1e11 else seconds
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"not a time: {value!r}")
-    text = value.strip()
-    try:
-        return parse_time(float(text))
-    except ValueError:
-        pass
-    try:
-        return _parse_iso8601(text)
-    except ValueError:
-        pass
-    try:
-        parsed = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        raise ValueError(f"not a time: {value!r}") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp()
-
-
-_ISO_FRACTION = re.compile(r"(\.\d+)")
-
-
-def _parse_iso8601(text: str) -> float:
-    """ISO 8601 with 'Z' and any number of fraction digits (Python 3.10 knows neither)."""
-    text = text.replace("Z", "+00:00").replace("z", "+00:00")
-    text = _ISO_FRACTION.sub(lambda m: m.group(1)[:7].ljust(7, "0"), text, count=1)
-    parsed = datetime.datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
-    return parsed.timestamp()
-
-
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
@@ -318,110 +276,6 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.timezone.utc)
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-@functools.lru_cache(maxsize=32)
-def _brand_patterns(brands: tuple[tuple[str, tuple[str, ...]], ...]):
-    patterns = []
-    for brand, keywords in brands:
-        words = sorted({k.strip().lower().lstrip("#") for k in keywords if k.strip()},
-                       key=len, reverse=True)
-        if words:
-            alternatives = "|".join(re.escape(w) for w in words)
-            patterns.append((brand, re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.I),
-                             frozenset(words)))
-    return patterns
-
-
-def match_brand(text: str, hashtags: Iterable[str], brands: dict[str, list[str]] | None) -> str:
-    """The first brand (in configured order) whose keyword is in the text or the hashtags.
-
-    Keywords match case-insensitively on word boundaries, so "acme" matches
-    "Acme's" and "#acme" but not "acmeist". Sources that do not know which
-    brand a post is about (JSON APIs, Mastodon, feeds) call this.
-
-    Returns:
-        The brand, or "" when none matches.
-    """
-    if not brands:
-        return ""
-    key = tuple((brand, tuple(words)) for brand, words in brands.items())
-    tags = {t.lower().lstrip("#") for t in hashtags}
-    for brand, pattern, words in _brand_patterns(key):
-        if tags & words or pattern.search(text or ""):
-            return brand
-    return ""
-
-
-def is_own(handle: str, own_accounts: Iterable[str]) -> bool:
-    """Whether a handle is one of our brand accounts (case and a leading '@' ignored)."""
-    handle = handle.lower().lstrip("@")
-    return bool(handle) and handle in {a.lower().lstrip("@") for a in own_accounts}
-
-
-def normalise_post(
-    raw: dict[str, Any],
-    *,
-    network: str,
-    brands: dict[str, list[str]] | None = None,
-    own_accounts: Iterable[str] = (),
-) -> dict[str, Any]:
-    """A complete post dict from a partial one, with types checked.
-
-    Missing optional fields get their empty value; `brand` is matched from the
-    text when absent and `own` from the handle.
-
-    Raises:
-        ValueError: no id, no usable time, or a field of the wrong type.
-    """
-    if not isinstance(raw, dict):
-        raise ValueError(f"a post is a JSON object, got {type(raw).__name__}")
-    post_id = raw.get("id")
-    if isinstance(post_id, bool) or not isinstance(post_id, str | int) or post_id == "":
-        raise ValueError(f"id: need a non-empty string, got {post_id!r}")
-    if raw.get("time") is None:
-        raise ValueError("time: missing")
-    post: dict[str, Any] = {"id": str(post_id), "time": parse_time(raw["time"])}
-    for field in ("network", "author", "handle", "text", "language", "country", "brand"):
-        value = raw.get(field)
-        if value is None:
-            value = ""
-        if not isinstance(value, str):
-            raise ValueError(f"{field}: need a string, got {value!r}")
-        post[field] = value
-    post["network"] = post["network"] or network
-    post["language"] = post["language"].lower()
-    post["country"] = post["country"].upper()
-    if post["country"] and not re.fullmatch(r"[A-Z]{2}", post["country"]):
-        raise ValueError(f"country: need an ISO alpha-2 code, got {raw.get('country')!r}")
-    followers = raw.get("followers") or 0
-    if isinstance(followers, bool) or not isinstance(followers, int | float) or followers < 0:
-        raise ValueError(f"followers: need a count, got {followers!r}")
-    post["followers"] = int(followers)
-    for field in ("hashtags", "urls"):
-        values = raw.get(field) or []
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            raise ValueError(f"{field}: need a list of strings, got {values!r}")
-        post[field] = values
-    post["hashtags"] = [t.lower().lstrip("#") for t in post["hashtags"] if t.strip("#")]
-    sentiment = raw.get("sentiment")
-    if sentiment is not None:
-        if isinstance(sentiment, bool) or not isinstance(sentiment, int | float) \
-                or not -1.0 <= sentiment <= 1.0:
-            raise ValueError(f"sentiment: need a number from -1 to 1 or null, got {sentiment!r}")
-        sentiment = float(sentiment)
-    post["sentiment"] = sentiment
-    reply = raw.get("in_reply_to")
-    if isinstance(reply, bool) or not isinstance(reply, str | int | type(None)):
-        raise ValueError(f"in_reply_to: need an id, got {reply!r}")
-    post["in_reply_to"] = "" if reply is None else str(reply)
-    own = raw.get("own")
-    if own is not None and not isinstance(own, bool):
-        raise ValueError(f"own: need true or false, got {own!r}")
-    post["own"] = own if own is not None else is_own(post["handle"], own_accounts)
-    if not post["brand"]:
-        post["brand"] = match_brand(post["text"], post["hashtags"], brands)
-    return {name: post[name] for name in POST_FIELDS}
 
 
 class SeenIds:

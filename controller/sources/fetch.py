@@ -16,7 +16,8 @@ from typing import Any
 
 import requests
 
-from controller.sources.base import RetryLater, SourceError, parse_retry_after, parse_time
+from controller.posts import parse_time
+from controller.sources.base import RetryLater, SourceError, parse_retry_after
 
 _ERRNO = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 USER_AGENT = "wallrenderer/0.1 (social media video wall)"

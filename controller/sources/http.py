@@ -18,14 +18,8 @@ from typing import Any
 
 import yaml
 
-from controller.sources.base import (
-    POST_FIELDS,
-    SeenIds,
-    Source,
-    SourceError,
-    normalise_post,
-    parse_time,
-)
+from controller.posts import FIELDS, Fill, parse_time
+from controller.sources.base import SeenIds, Source, SourceError
 from controller.sources.fetch import Fetcher
 from wallrenderer.core.errors import WallError
 
@@ -114,10 +108,13 @@ class Mapping:
         return raw
 
 
-def convert_time(value: Any, time_format: str) -> float:
-    """Unix seconds from a mapped time in the mapping's format (a strptime pattern works too)."""
+def convert_time(value: Any, time_format: str) -> Any:
+    """A mapped time in the mapping's format as the schema reads it (a strptime pattern works too).
+
+    `auto` leaves the value to the schema (docs/posts.md says what it reads).
+    """
     if time_format == "auto":
-        return parse_time(value)
+        return value
     if time_format in ("unix", "unix_ms"):
         if isinstance(value, bool) or not isinstance(value, int | float | str):
             raise ValueError(f"time: need a number, got {value!r}")
@@ -133,7 +130,7 @@ def convert_time(value: Any, time_format: str) -> float:
     return parsed.timestamp()
 
 
-DEFAULT_MAPPING = Mapping(FieldPath(""), {name: FieldPath(name) for name in POST_FIELDS})
+DEFAULT_MAPPING = Mapping(FieldPath(""), {name: FieldPath(name) for name in FIELDS})
 
 
 def load_mapping(path: str | Path) -> Mapping:
@@ -197,7 +194,7 @@ def mapping_from_text(text: str, source: str = "<mapping>") -> Mapping:
     if "fields" not in top:
         raise fail(root, "fields", "missing: say where at least id and time are")
     fields: dict[str, FieldPath | Const] = {}
-    for name, node in keys_of(top["fields"], "fields", POST_FIELDS).items():
+    for name, node in keys_of(top["fields"], "fields", FIELDS).items():
         where = f"fields.{name}"
         if isinstance(node, yaml.MappingNode):
             const = keys_of(node, where, ("const",))
@@ -241,8 +238,7 @@ class HttpSource(Source):
         self.url = url
         self.mapping = mapping or DEFAULT_MAPPING
         self.interval = interval
-        self.brands = brands
-        self.own_accounts = tuple(own_accounts)
+        self.fill = Fill("http", brands, tuple(own_accounts))
         self.fetcher = Fetcher(timeout, headers, session)
         self.stop_timeout = 2 * timeout + 1
         self.seen = SeenIds()
@@ -256,12 +252,8 @@ class HttpSource(Source):
             answer = response.json()
         except ValueError as exc:
             raise SourceError(f"{self.url}: malformed JSON ({exc})") from None
-        self.emit_new(
-            self.mapping.find_items(answer),
-            lambda item: normalise_post(self.mapping.apply(item), network="http",
-                                        brands=self.brands, own_accounts=self.own_accounts),
-            self.seen, "items that do not map to a post",
-        )
+        self.emit_new(self.mapping.find_items(answer), self.mapping.apply, self.seen,
+                      "items that do not map to a post")
         return self.interval
 
     def close(self) -> None:

@@ -27,14 +27,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from controller.sources.base import (
-    SeenIds,
-    Source,
-    SourceError,
-    html_to_text,
-    match_brand,
-    normalise_post,
-)
+from controller.posts import Fill, match_brand
+from controller.sources.base import SeenIds, Source, SourceError, html_to_text
 from controller.sources.fetch import Fetcher, rate_limit_wait
 
 _TAG = re.compile(r"^[\w\u00b7\u200c]+$")
@@ -110,7 +104,7 @@ class MastodonSource(Source):
         self.limit = max(1, min(limit, 40))
         self.max_pages = max(1, max_pages)
         self.brands = brands
-        self.own_accounts = tuple(own_accounts)
+        self.fill = Fill("mastodon", own_accounts=tuple(own_accounts))
         headers = {"Authorization": f"Bearer {token}"} if token else None
         self.fetcher = Fetcher(timeout, headers, session)
         self.stop_timeout = 2 * timeout + 1
@@ -183,7 +177,7 @@ class MastodonSource(Source):
         reply_to = status.get("in_reply_to_id")
         handle = account.get("acct") or account.get("username") or ""
         brand = match_brand(text, hashtags, self.brands) or (self.tag or "").lower()
-        return normalise_post({
+        return {
             "id": f"mastodon:{self.host}:{status['id']}",
             "time": status.get("created_at"),
             "network": "mastodon",
@@ -198,7 +192,7 @@ class MastodonSource(Source):
             "urls": urls,
             "sentiment": None,
             "in_reply_to": f"mastodon:{self.host}:{reply_to}" if reply_to else "",
-        }, network="mastodon", own_accounts=self.own_accounts)
+        }
 
     def close(self) -> None:
         self.fetcher.close()

@@ -8,22 +8,25 @@ increasing, and suffixes ids (`#1`, `#2`, ...) so a pass is not taken for
 duplicates of the last.
 
 With a `raw_sink` (the controller's fast path) lines go over as raw `bytes`
-in batches, and the controller parses them in bulk; a line is read here only
-as far as its `"time"` when the pace matters. Without one, each line is
-parsed and validated here and dicts go to the sink. Malformed lines are
-dropped and counted either way (the controller reports those it rejects
-through `count_dropped`).
+in batches, and the controller validates them in bulk (`posts.parse_lines`);
+a line is read here only as far as its `"time"` when the pace matters.
+Without one, each line is decoded here and the records are validated by
+`Source.emit`, against the same schema. Malformed lines are dropped and
+counted either way (the controller reports those it rejects through
+`count_dropped`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
 from typing import Any
 
-from controller.sources.base import Source, SourceError, normalise_post
+import orjson
+
+from controller.posts import Fill, parse_time
+from controller.sources.base import Source, SourceError
 
 _TIME = re.compile(rb'"time"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)')
 _ID = re.compile(rb'"(id|in_reply_to)"\s*:\s*"((?:[^"\\]|\\.)+)"')
@@ -43,6 +46,7 @@ class ReplaySource(Source):
     """
 
     SPEC_OPTIONS = {"speed": float, "loop": bool, "batch": int}
+    fill = Fill("replay")
 
     def __init__(self, path: str | Path, *, speed: float = 1.0, loop: bool = False,
                  batch: int = 5000, clock=time.monotonic, name: str | None = None,
@@ -110,9 +114,9 @@ class ReplaySource(Source):
         """Measure the span of the first pass (skipped on the bulk path) before looping."""
         self._file.seek(0)
         for line in self._file:
-            found = _TIME.search(line)
-            if found:
-                self._note(float(found.group(1)))
+            recorded = _recorded_time(line)
+            if recorded is not None:
+                self._note(recorded)
         if self._span[2] == 0:
             raise SourceError(f"{self.path}: no line with a time to loop over")
         self._next_pass()
@@ -123,31 +127,36 @@ class ReplaySource(Source):
             if not line.strip():
                 continue
             if self._raw_sink is not None:
-                found = _TIME.search(line)
-                if not found:
+                recorded = _recorded_time(line)
+                if recorded is None:
                     self.count_dropped(1, "line without a time")
                     continue
-                recorded = float(found.group(1))
                 self._note(recorded)
-                return recorded, self._shifted_line(line, found) if self._pass else line
+                return recorded, self._shifted_line(line, recorded) if self._pass else line
             try:
-                post = normalise_post(json.loads(line), network="replay")
-            except ValueError:   # json.JSONDecodeError and UnicodeDecodeError included
+                record = orjson.loads(line)
+                recorded = parse_time(record["time"])
+            except (ValueError, TypeError, KeyError):   # orjson.JSONDecodeError included
                 self.count_dropped(1, "malformed line")
                 continue
-            recorded = post["time"]
             self._note(recorded)
-            if self._pass:
-                post["time"] = recorded + self._shift
-                post["id"] = f"{post['id']}#{self._pass}"
-                if post["in_reply_to"]:
-                    post["in_reply_to"] = f"{post['in_reply_to']}#{self._pass}"
-            return recorded, post
+            return recorded, self._shifted(record, recorded) if self._pass else record
         return None
 
-    def _shifted_line(self, line: bytes, found: re.Match) -> bytes:
+    def _shifted(self, record: dict[str, Any], recorded: float) -> dict[str, Any]:
+        """A record of a later pass: time shifted, ids suffixed."""
+        record["time"] = recorded + self._shift
+        for key in ("id", "in_reply_to"):
+            if isinstance(record.get(key), str | int) and record[key] != "":
+                record[key] = f"{record[key]}#{self._pass}"
+        return record
+
+    def _shifted_line(self, line: bytes, recorded: float) -> bytes:
         """A raw line of a later pass: time shifted, ids suffixed."""
-        shifted = repr(float(found.group(1)) + self._shift).encode()
+        found = _TIME.search(line)
+        if found is None:   # a time the pattern does not read (ISO 8601, RFC 2822)
+            return orjson.dumps(self._shifted(orjson.loads(line), recorded))
+        shifted = repr(recorded + self._shift).encode()
         line = line[:found.start(1)] + shifted + line[found.end(1):]
         suffix = f"#{self._pass}".encode()
         return _ID.sub(lambda m: m.group(0)[:-1] + suffix + b'"', line)
@@ -178,3 +187,12 @@ class ReplaySource(Source):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+
+def _recorded_time(line: bytes) -> float | None:
+    """A raw line's time in Unix seconds, read as the schema reads it; None when it has none."""
+    found = _TIME.search(line)
+    try:
+        return parse_time(float(found.group(1)) if found else orjson.loads(line)["time"])
+    except (ValueError, TypeError, KeyError):   # orjson.JSONDecodeError included
+        return None

@@ -18,14 +18,8 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from controller.sources.base import (
-    SeenIds,
-    Source,
-    SourceError,
-    html_to_text,
-    is_own,
-    normalise_post,
-)
+from controller.posts import Fill, is_own
+from controller.sources.base import SeenIds, Source, SourceError, html_to_text
 from controller.sources.fetch import Fetcher
 
 #: longest summary kept in a post's text; feeds sometimes carry whole articles
@@ -52,8 +46,8 @@ class RssSource(Source):
         super().__init__(name or f"rss:{url}", backoff=backoff, backoff_max=backoff_max)
         self.url = url
         self.interval = interval
-        self.brands = brands
         self.own_accounts = tuple(own_accounts)
+        self.fill = Fill("rss", brands)
         self.fetcher = Fetcher(timeout, {"Accept": "application/rss+xml, application/atom+xml, "
                                                    "application/xml;q=0.9, */*;q=0.8"}, session)
         self.stop_timeout = 2 * timeout + 1
@@ -97,7 +91,7 @@ class RssSource(Source):
         hashtags = ["".join((t.get("term") or "").lower().split()).lstrip("#")
                     for t in entry.get("tags") or []]
         author = entry.get("author") or channel.get("title") or site
-        return normalise_post({
+        return {
             "id": f"rss:{key}",
             "time": calendar.timegm(stamp) if stamp else time.time(),
             "network": "rss",
@@ -111,7 +105,7 @@ class RssSource(Source):
             "urls": [u for u in [link, *links] if u],
             "sentiment": None,
             "own": is_own(site, self.own_accounts) or is_own(author, self.own_accounts),
-        }, network="rss", brands=self.brands)
+        }
 
     def close(self) -> None:
         self.fetcher.close()

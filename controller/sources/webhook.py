@@ -1,17 +1,17 @@
 """`webhook` source: posts pushed to the controller (`POST /api/ingest`) by any tool.
 
 It has no thread: the controller's HTTP handler calls `push()` with the
-decoded JSON batch, and the valid posts go to the sink from that thread.
-Posts use the normalised schema (docs/sources.md); missing optional fields
-get their empty value, invalid posts are rejected and counted as dropped.
+decoded JSON batch; the records are validated once, against the post schema
+(docs/posts.md), and the valid posts go to the sink from that thread. Invalid
+records are rejected and counted as dropped.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from controller.posts import from_dicts
-from controller.sources.base import RawSink, Sink, Source, normalise_post
+from controller.posts import Fill
+from controller.sources.base import RawSink, Sink, Source
 
 
 class WebhookSource(Source):
@@ -27,8 +27,7 @@ class WebhookSource(Source):
     def __init__(self, *, brands: dict[str, list[str]] | None = None,
                  own_accounts: tuple[str, ...] | list[str] = (), name: str | None = None):
         super().__init__(name or "webhook")
-        self.brands = brands
-        self.own_accounts = tuple(own_accounts)
+        self.fill = Fill("webhook", brands, tuple(own_accounts))
 
     def start(self, sink: Sink, raw_sink: RawSink | None = None) -> None:
         """Accept pushes from now on (no thread to start)."""
@@ -45,17 +44,6 @@ class WebhookSource(Source):
         if self._sink is None or self.status()["state"] == "stopped":
             self.count_dropped(len(batch), "webhook not running")
             return 0, len(batch)
-        posts = []
-        for item in batch:
-            try:
-                post = normalise_post(item, network="webhook", brands=self.brands,
-                                      own_accounts=self.own_accounts)
-            except (ValueError, TypeError, OverflowError):
-                continue
-            if len(from_dicts([post])[0]):  # the aggregation's own rules decide, not a guess
-                posts.append(post)
-        rejected = len(batch) - len(posts)
-        self.count_dropped(rejected, "invalid pushed posts")
-        self.emit(posts)
+        accepted, rejected = self.emit(batch)
         self._succeeded()
-        return len(posts), rejected
+        return accepted, rejected

@@ -26,8 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from controller.sources import match_brand, parse_source_spec
-from controller.sources.base import RetryLater, SourceError, html_to_text, parse_time
+from controller.posts import PostBatch, match_brand, parse_time
+from controller.sources import parse_source_spec
+from controller.sources.base import RetryLater, SourceError, html_to_text
 from controller.sources.http import HttpSource, load_mapping, mapping_from_text
 from controller.sources.mastodon import MastodonSource
 from controller.sources.replay import ReplaySource
@@ -144,15 +145,17 @@ def sources():
 
 
 class Collector:
-    """A sink that keeps every batch (thread-safe enough: list.extend is atomic)."""
+    """A sink keeping every post as a schema record, or every raw line (list.extend is atomic)."""
 
     def __init__(self):
         self.posts: list = []
         self.arrivals: list[float] = []
 
-    def __call__(self, batch):
-        self.posts.extend(batch)
-        self.arrivals.extend([time.monotonic()] * len(batch))
+    def __call__(self, batch, rejected=0):
+        items = [post.to_dict() for post in batch.posts()] if isinstance(batch, PostBatch) \
+            else batch
+        self.posts.extend(items)
+        self.arrivals.extend([time.monotonic()] * len(items))
 
 
 # -- parsing specs, matching brands ------------------------------------------------
@@ -178,7 +181,7 @@ def test_every_spec_form_gives_its_source(tmp_path):
                              "&interval=5", brands={"acme": ["acme"]})
     assert isinstance(http, HttpSource)
     assert http.url == "https://user:pw@api.example/v1/posts?page=1"   # its own query stays
-    assert http.interval == 5.0 and http.brands == {"acme": ["acme"]}
+    assert http.interval == 5.0 and http.fill.brands == {"acme": ["acme"]}
     assert http.mapping.items.text == "data.posts"
     assert http.name == "http:https://api.example/v1/posts"   # no password on the status page
     assert isinstance(parse_source_spec("https://api.example/posts"), HttpSource)
@@ -921,7 +924,7 @@ def test_webhook_accepts_valid_posts_and_counts_the_rest():
 
 
 def test_a_failing_sink_costs_the_batch_not_the_source(recording, sources):
-    def broken(batch):
+    def broken(batch, rejected):
         raise RuntimeError("aggregator bug")
 
     source = ReplaySource(recording, speed=0, batch=1)
