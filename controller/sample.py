@@ -1,21 +1,19 @@
 """A realistic data frame without a running controller: for previews, tests and benchmarks.
 
-Runs the seeded simulator over the last few hours through the same
-validation, scoring, aggregation and moderation as the live pipeline, so the
-frame has every field the widgets draw, with plausible values.
+Runs the seeded simulator over the last few hours through the live
+pipeline's own steps (`DataPipeline.ingest`: validation, scoring,
+aggregation, feed moderation; `DataPipeline.full_frame`), without its
+threads, so the frame has every field the widgets draw, with plausible values.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from controller.aggregate.aggregator import Aggregator
-from controller.moderation.audit import AuditLog
-from controller.moderation.moderator import Moderator
-from controller.moderation.policy import ModerationPolicy
-from controller.pipeline import DEFAULT_BRANDS, FEED_SIZE
-from controller.posts import from_dicts, score_missing
+from controller.pipeline import DEFAULT_BRANDS, DataPipeline
 from controller.sources.simulator import SimulatorSource
+
+CHUNK_S = 600.0
 
 
 def sample_frame(
@@ -27,25 +25,16 @@ def sample_frame(
                           start=now - hours * 3600)
     if spike:
         sim.inject_spike("negative", minutes=30, factor=10, at=now - 20 * 60)
-    aggregator = Aggregator(brands, brands[0], tracked=sim.campaign_terms)
-    moderator = Moderator(ModerationPolicy(), AuditLog(None))
-    feed: list[dict[str, Any]] = []
-    chunk_s = 600.0
+    pipeline = DataPipeline([], brands, publish=_unpublished, tracked=sim.campaign_terms)
+    pipeline.sources.append(sim)
+    sim.attach(pipeline.ingest)
     t = now - hours * 3600
     while t < now:
-        t = min(now, t + chunk_s)
-        batch, rejected = from_dicts(sim.generate_until(t))
-        score_missing(batch)
-        aggregator.ingest(batch, rejected)
-        if t >= now - chunk_s:
-            for post in batch.posts(last=FEED_SIZE):
-                decision = moderator.screen(post.to_dict())
-                if decision.action == "show" and decision.post is not None:
-                    feed.insert(0, decision.post)
-    frame = aggregator.frame(now)
-    frame.pop("time", None)  # as the pipeline does: renderers keep the shared clock
-    frame["feed"] = feed[:FEED_SIZE]
-    ingested = frame["totals"]["ingested"]
-    frame["sources"] = [{"name": "simulator", "state": "ok", "ingested": ingested, "dropped": 0}]
-    frame["moderation"] = {"queued": 0}
+        t = min(now, t + CHUNK_S)
+        sim.emit(sim.generate_until(t))
+    frame = pipeline.full_frame(now)
     return frame
+
+
+def _unpublished(delta: dict[str, Any]) -> None:
+    raise AssertionError("a sample frame is never published")
