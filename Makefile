@@ -17,11 +17,13 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed
+# The test extra brings OpenCV (the calibrate extra) for benchmarks/calibrate.py.
+bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/switch.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/calibrate.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -26,7 +26,7 @@ from wallrenderer.core.resources import builtin_path
 log = logging.getLogger(__name__)
 
 DEFAULT_WALL = "demo-2x2.yaml"
-BUILTIN_SCENARIOS = ("testcard",)
+BUILTIN_SCENARIOS = ("testcard", "calibration", "calibration-colour")
 # A switch message carries one scenario beside the wall and data: keep room for them.
 MAX_SCENARIO_BYTES = MAX_MESSAGE_BYTES // 4
 

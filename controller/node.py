@@ -27,6 +27,7 @@ from typing import Any
 
 import zmq
 
+from controller.colour import set_panel_color
 from controller.library import UnknownScenario
 from wallrenderer.core.address import endpoints
 from wallrenderer.core.dataframe import apply_delta
@@ -129,6 +130,7 @@ class Controller:
         if active not in scenarios:
             raise UnknownScenario(f"scenario {active!r} not found ({', '.join(sorted(scenarios))})")
         self.wall = wall
+        self.wall_path = None  # the wall's file, where colour nudges are saved
         self.scenarios = scenarios
         self.scenario_name = active
         self.scenario_fields = scenario_fields
@@ -475,9 +477,22 @@ class Controller:
             self._start_capture(client, body)
         elif msg.kind == "status":
             self._reply(client, "reply", self.status())
+        elif msg.kind == "colour":
+            self._reply(client, "reply", self._colour(body))
         else:
             self.dropped += 1
             log.warning("dropped a request of unknown kind %r", msg.kind)
+
+    def replace_wall(self, wall: dict[str, Any]) -> None:
+        """Show a changed wall (same panels, new colours) from now on, on every renderer."""
+        self.wall = wall
+        self._publish_update("state", self.snapshot())
+
+    def _colour(self, body: dict) -> dict[str, Any]:
+        try:
+            return set_panel_color(self, body)
+        except WallError as exc:
+            return {"error": str(exc)}
 
     def _connected(self, now: float) -> set[str]:
         """Displays of this wall whose renderer reports recently and receives what we publish.

@@ -61,6 +61,7 @@ def run_controller(
             library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve,
             library.fields,
         )
+        controller.wall_path = Path(wall_path)
         if sources:
             store = _open_store(store_path or default_store_path(library.wall.name))
             pipeline = _pipeline(controller, sources, brands, store, moderation_path, tracked)

@@ -141,18 +141,14 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _switch(args: argparse.Namespace) -> int:
-    from wallrenderer.core.client import TOKEN_ENV, controller_time, http_call
+    from wallrenderer.core.client import TOKEN_ENV, controller_time, switch_scenario
+    from wallrenderer.core.errors import WallError
 
-    token = args.token or os.environ.get(TOKEN_ENV)
-    if not token:
-        print(f"wallrenderer switch: no token: pass --token or set {TOKEN_ENV} "
-              "(the controller prints its token at start)", file=sys.stderr)
-        return 1
-    status, answer = http_call(args.http, "POST", "/api/scenario", {"name": args.name},
-                               token=token, timeout=args.timeout)
-    if status != 200:
-        print(f"wallrenderer switch: {answer.get('error', answer)} (HTTP {status})",
-              file=sys.stderr)
+    try:
+        answer = switch_scenario(args.http, args.name, args.token or os.environ.get(TOKEN_ENV),
+                                 args.timeout)
+    except WallError as exc:
+        print(f"wallrenderer switch: {exc}", file=sys.stderr)
         return 1
     print(f"switched to {answer['name']} at tick {answer['tick']} "
           f"({controller_time(answer['activates_at'])} controller time)")
@@ -297,6 +293,10 @@ def build_parser() -> argparse.ArgumentParser:
     switch.add_argument("--timeout", type=float, default=10.0, metavar="S",
                         help="seconds to wait for the answer (default 10)")
     switch.set_defaults(run=_switch)
+
+    from wallrenderer.calibration.command import add_calibrate_parser
+
+    add_calibrate_parser(sub)
 
     from wallrenderer.core.security import add_keys_parser
 

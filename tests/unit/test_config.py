@@ -88,7 +88,7 @@ def test_shipped_wall_loads(path):
 
 # The data scenarios are laid out for grid walls of two rows (2 or 3 columns);
 # the calibration ones fit any wall.
-ANY_WALL_SCENARIOS = ("hello", "testcard")
+ANY_WALL_SCENARIOS = ("hello", "testcard", "calibration", "calibration-colour")
 GRID_WALLS = ("demo-2x2", "hub-3x2")
 
 
@@ -394,7 +394,7 @@ def test_unknown_widget_kind(tmp_path):
 def test_every_widget_kind_of_the_design_is_registered():
     assert set(WIDGET_KINDS) == {
         "rect", "text", "testcard", "counter", "kpi", "timeseries", "bars", "gauge", "feed",
-        "ticker", "leaderboard", "map", "topics", "alert", "clock", "image",
+        "ticker", "leaderboard", "map", "topics", "alert", "clock", "image", "calibration",
     }
 
 

@@ -5,7 +5,9 @@
   each other, nor the command line;
 - only the command line (`wallrenderer.cli`, `wallrenderer.__main__`) knows every role;
 - no module imports itself back through others (no import loops), lazy imports included;
-- the pure steps import neither GL, windows nor sockets.
+- the pure steps import neither GL, windows nor sockets;
+- only `wallrenderer.calibration` imports OpenCV, an optional extra; it is a tool
+  beside the nodes, built on the core alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ FORBIDDEN = {
     "wallrenderer.core": ("wallrenderer.renderer", "wallrenderer.cli", "controller"),
     "wallrenderer.renderer": ("controller", "wallrenderer.cli"),
     "controller": ("wallrenderer.renderer", "wallrenderer.cli"),
+    "wallrenderer.calibration": ("wallrenderer.renderer", "controller", "wallrenderer.cli"),
 }
 PURE = (
     "wallrenderer.core.geometry",
@@ -143,11 +146,18 @@ def test_pure_steps_import_no_gl_windows_or_sockets(module):
     assert not heavy, "\n".join(heavy)
 
 
+def test_only_calibration_imports_opencv():
+    wrong = [f"{name} imports cv2" for name, targets in GRAPH.items() if "cv2" in targets
+             and not _within(name, "wallrenderer.calibration")]
+    assert not wrong, "\n".join(wrong)
+
+
 @pytest.mark.parametrize(
     ("imported", "absent"),
     [
-        ("controller.run", ("moderngl", "pyglet", "wallrenderer.renderer")),
-        ("wallrenderer.cli", ("moderngl", "pyglet", "zmq", "controller", "wallrenderer.renderer")),
+        ("controller.run", ("moderngl", "pyglet", "wallrenderer.renderer", "cv2")),
+        ("wallrenderer.cli", ("moderngl", "pyglet", "zmq", "controller", "wallrenderer.renderer",
+                              "cv2")),
     ],
 )
 def test_importing_a_role_loads_only_what_it_needs(imported, absent):

@@ -103,6 +103,22 @@ def http_call(
     return response.status_code, answer
 
 
+def switch_scenario(http: str, name: str, token: str | None, timeout: float = 10) -> dict:
+    """Switch the wall through the HTTP API; the answer says the tick every panel shows it from.
+
+    Raises:
+        WallError: no token, the API cannot be reached, or it refuses (its reason is given).
+    """
+    if not token:
+        raise WallError(f"no token: pass --token or set {TOKEN_ENV} "
+                        "(the controller prints its token at start)")
+    status, answer = http_call(http, "POST", "/api/scenario", {"name": name}, token=token,
+                               timeout=timeout)
+    if status != 200:
+        raise WallError(f"{answer.get('error', answer)} (HTTP {status})")
+    return answer
+
+
 def _refused(exc: BaseException) -> bool:
     seen = set()
     stack = [exc]

@@ -73,6 +73,21 @@ class TestcardWidget(Widget):
     grid_px: PositiveInt = 120
 
 
+class CalibrationWidget(Widget):
+    """Set-up patterns over every panel: fiducial markers for `wallrenderer calibrate`.
+
+    `markers` draws each panel's markers in its native pixels
+    (`wallrenderer.core.markers`); `colour` draws flat grey and colour fields
+    on every panel, to match neighbours by eye.
+    """
+
+    covers_canvas: ClassVar[bool] = True
+    bears_text: ClassVar[bool] = False
+
+    kind: Literal["calibration"]
+    pattern: Literal["markers", "colour"] = "markers"
+
+
 
 Format = Literal["count", "number", "percent", "duration"]
 
@@ -352,6 +367,7 @@ WIDGET_KINDS: dict[str, type[Widget]] = {
     "rect": RectWidget,
     "text": TextWidget,
     "testcard": TestcardWidget,
+    "calibration": CalibrationWidget,
     "kpi": KpiWidget,
     "counter": KpiWidget,
     "timeseries": TimeseriesWidget,

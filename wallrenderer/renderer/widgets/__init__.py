@@ -10,6 +10,7 @@ from __future__ import annotations
 from wallrenderer.renderer.widgets import (
     alert,
     bars,
+    calibration,
     clock,
     feed,
     gauge,
@@ -26,6 +27,7 @@ from wallrenderer.renderer.widgets.basic import RectView, TextView
 
 _MODULES = (
     kpi, timeseries, bars, leaderboard, feed, ticker, topics, worldmap, image, gauge, alert, clock,
+    calibration,
 )
 
 VIEWS: dict[str, type[WidgetView]] = {
