@@ -4,14 +4,17 @@
 #   test: the above, plus Xvfb for the windowed-renderer test
 #   both: python3-venv when this Python cannot create virtual environments
 # Fonts: DejaVu Sans draws Latin, Greek, Cyrillic, Arabic and Hebrew; social posts
-# also hold CJK (Droid Sans Fallback, 7 MB, much smaller than Noto CJK's 90 MB)
-# and emoji and symbols (Symbola, monochrome outlines for the one-channel atlas).
+# also hold CJK (Droid Sans Fallback, 7 MB, much smaller than Noto CJK's 90 MB),
+# the scripts of India, South-East Asia, the Caucasus and Ethiopia (fonts-noto-core),
+# colour emoji (Noto Color Emoji) and symbols (Symbola, also the monochrome emoji
+# fallback). Tests compare shaped text with Pillow's Raqm layout (libraqm0).
 set -euo pipefail
 
 want=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 fontconfig
-      fonts-dejavu-core fonts-droid-fallback fonts-symbola)
+      fonts-dejavu-core fonts-droid-fallback fonts-symbola fonts-noto-core
+      fonts-noto-color-emoji)
 if [ "${1:-}" = "test" ]; then
-  want+=(xvfb xauth)
+  want+=(xvfb xauth libraqm0)
 fi
 # Debian splits venv out of python3; needed before `make` can create .venv.
 if ! "${PYTHON:-python3}" -c 'import venv, ensurepip' >/dev/null 2>&1; then

@@ -9,6 +9,10 @@ from wallrenderer.renderer import glyphs
 from wallrenderer.renderer.shaders import ProgramCache
 from wallrenderer.renderer.widgets.base import UNIT_QUAD
 
+# Units 0 and 1 are the coverage atlas and the animation groups; layers bind
+# theirs from 2 on and are drawn before text, so text may take 2 for its colour page.
+COLOUR_UNIT = 2
+
 
 class InstancedQuads:
     """A unit quad drawn once per instance row, uploaded in one write per change."""
@@ -44,48 +48,54 @@ class InstancedQuads:
 
 
 class TextBatch:
-    """All text at one font and pixel size: one atlas texture, one draw call."""
+    """All text at one font and pixel size: a coverage and a colour texture, one draw call."""
 
     def __init__(self, ctx, programs: ProgramCache, atlas: glyphs.GlyphAtlas):
         self.atlas = atlas
         program = programs.get("text.vert.glsl", "text.frag.glsl")
         self.quads = InstancedQuads(
-            ctx, program, ["in_quad", "in_uv", "in_color", "in_group"], "4f 4f 4f 1f"
+            ctx, program, ["in_quad", "in_uv", "in_color", "in_page", "in_group"],
+            "4f 4f 4f 1f 1f",
         )
-        self.texture = None
+        self.textures: list[moderngl.Texture | None] = [None, None]
         self.ctx = ctx
-        self.rows: list[np.ndarray] = []
 
     def sync_texture(self) -> None:
-        """Upload only the atlas region that changed since the last frame."""
-        pixels = self.atlas.pixels
-        height, width = pixels.shape
-        if self.texture is None or self.texture.size != (width, height):
-            if self.texture is not None:
-                self.texture.release()
-            self.texture = self.ctx.texture((width, height), 1, pixels.tobytes())
-            self.texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
-            self.atlas.take_dirty()
-            return
-        dirty = self.atlas.take_dirty()
-        if dirty:
-            x, y, w, h = dirty
-            region = np.ascontiguousarray(pixels[y : y + h, x : x + w])
-            self.texture.write(region.tobytes(), viewport=(x, y, w, h))
+        """Upload only the atlas regions that changed since the last frame."""
+        for page, channels in ((glyphs.COVERAGE, 1), (glyphs.COLOUR, 4)):
+            pixels = self.atlas.pages[page].pixels
+            height, width = pixels.shape[:2]
+            texture = self.textures[page]
+            if texture is None or texture.size != (width, height):
+                if texture is not None:
+                    texture.release()
+                texture = self.ctx.texture((width, height), channels, pixels.tobytes())
+                texture.filter = (moderngl.LINEAR, moderngl.LINEAR)
+                self.textures[page] = texture
+                self.atlas.take_dirty(page)
+                continue
+            dirty = self.atlas.take_dirty(page)
+            if dirty:
+                x, y, w, h = dirty
+                region = np.ascontiguousarray(pixels[y : y + h, x : x + w])
+                texture.write(region.tobytes(), viewport=(x, y, w, h))
 
     def draw(self) -> int:
         if not self.quads.count:
             return 0
         self.sync_texture()
-        self.texture.use(0)
+        self.textures[glyphs.COVERAGE].use(0)
+        self.textures[glyphs.COLOUR].use(COLOUR_UNIT)
         self.quads.program["u_atlas"] = 0
+        self.quads.program["u_colour_atlas"] = COLOUR_UNIT
         return self.quads.draw()
 
     def release(self) -> None:
         self.quads.release()
-        if self.texture is not None:
-            self.texture.release()
-            self.texture = None
+        for texture in self.textures:
+            if texture is not None:
+                texture.release()
+        self.textures = [None, None]
 
 
 class FullscreenPasses:

@@ -1,12 +1,13 @@
-"""Fonts: font files by family name, fallback chains for what a font lacks, and metrics at a size.
+"""Fonts: font files by family name, fallback chains for what a font lacks, HarfBuzz fonts.
 
-Social posts mix scripts, so each character is drawn with the first font of a
-chain that has it: the primary font, then the installed fonts of
-:data:`FALLBACK_FAMILIES` (CJK, Arabic, symbols, monochrome emoji outlines),
-found through fontconfig and skipped when absent. Colour emoji fonts (bitmap
-CBDT/sbix or layered COLR) cannot go in a single-channel atlas and are left
-out. Advances, kerning, measuring, fitting and rasterising all use the same
-per-character choice, so measured text is exactly the drawn text; only
+Social posts mix scripts, so each cluster (a character and its marks, or an
+emoji sequence) is drawn with the first font of a chain that has it: the
+primary font, then the installed fonts of :data:`FALLBACK_FAMILIES` (Arabic,
+Hebrew, Indic, Thai, CJK, symbols, monochrome emoji outlines), found through
+fontconfig and skipped when absent. Emoji go to the colour emoji font
+(:data:`COLOUR_EMOJI_FAMILY`) when it is installed, to Symbola's monochrome
+outlines when not. Measuring, fitting and drawing all shape with the same
+choice (`shaping`), so measured text is exactly the drawn text; only
 characters that no font of the chain has draw as the primary font's notdef
 box.
 """
@@ -18,11 +19,10 @@ import logging
 import os
 import shutil
 import subprocess
-import unicodedata
 from pathlib import Path
 
+import uharfbuzz as hb
 from fontTools.ttLib import TTFont
-from PIL import ImageFont
 
 from wallrenderer.core.errors import WallError
 
@@ -34,9 +34,10 @@ FONT_SUFFIXES = (".ttf", ".otf", ".ttc")
 FONT_DIRS = (Path("/usr/share/fonts"), Path("~/.local/share/fonts"))
 # Tried in this order for characters the primary font lacks: broad sans fonts
 # (Latin, Greek, Cyrillic, Arabic, Hebrew) for a brand font with few scripts,
-# then CJK, then symbols and monochrome emoji. scripts/system-packages.sh
-# installs DejaVu Sans, Droid Sans Fallback and Symbola; the others are used
-# when present.
+# then CJK, the scripts of South and South-East Asia, the Caucasus and
+# Ethiopia, then symbols and monochrome emoji. scripts/system-packages.sh
+# installs DejaVu Sans, Noto (fonts-noto-core), Droid Sans Fallback and
+# Symbola; the others are used when present.
 FALLBACK_FAMILIES = (
     "DejaVu Sans",
     "Noto Sans",
@@ -45,6 +46,14 @@ FALLBACK_FAMILIES = (
     "WenQuanYi Micro Hei",
     "Noto Sans Arabic",
     "Noto Sans Hebrew",
+    "Noto Sans Devanagari",
+    "Noto Sans Bengali",
+    "Noto Sans Tamil",
+    "Noto Sans Thai",
+    "Noto Sans Khmer",
+    "Noto Sans Georgian",
+    "Noto Sans Armenian",
+    "Noto Sans Ethiopic",
     "Noto Sans Symbols",
     "Noto Sans Symbols2",
     "Noto Emoji",
@@ -54,13 +63,16 @@ FALLBACK_FAMILIES = (
 _COLOUR_TABLES = ("CBDT", "sbix", "COLR")
 _OUTLINE_TABLES = ("glyf", "CFF ", "CFF2")
 
-# Controls, format characters (bidi marks, ZWJ, soft hyphen) and lone surrogates
-# would draw notdef boxes; they get zero width instead. So do characters that
-# only choose a variant of the glyph before them: variation selectors (the
-# U+FE0F after many emoji) and emoji skin tones, which a monochrome font would
-# draw as a swatch beside the emoji.
-_INVISIBLE = frozenset({"Cc", "Cf", "Cs"})
-_VARIANT_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x180B, 0x180D), (0x1F3FB, 0x1F3FF))
+# Characters that only choose a variant of the glyph before them: variation
+# selectors (the U+FE0F after many emoji), emoji skin tones and tag characters
+# (subdivision flags). They stay in the cluster of that glyph.
+_MODIFIERS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF), (0x180B, 0x180D), (0x1F3FB, 0x1F3FF),
+              (0xE0020, 0xE007F))
+# Debian's fonts-noto-color-emoji; emoji are drawn from it in colour when it is installed.
+COLOUR_EMOJI_FAMILY = "Noto Color Emoji"
+# Emoji presentation is asked for by U+FE0F, a keycap, a ZWJ sequence or a skin tone.
+_EMOJI_REQUESTS = frozenset({0xFE0F, 0x20E3, 0x200D}) | frozenset(range(0x1F3FB, 0x1F400))
+_FIRST_EMOJI_PLANE_CODE = 0x1F000
 
 
 class FontNotFoundError(WallError):
@@ -179,20 +191,54 @@ def coverage(path: str) -> frozenset[int]:
         return frozenset()
 
 
-def invisible(ch: str) -> bool:
-    """Whether a character draws nothing and takes no width."""
+def modifier(ch: str) -> bool:
+    """Whether a character only selects a variant of the one before it (FE0F, skin tones)."""
     code = ord(ch)
-    return unicodedata.category(ch) in _INVISIBLE or any(
-        lo <= code <= hi for lo, hi in _VARIANT_SELECTORS
-    )
+    return any(lo <= code <= hi for lo, hi in _MODIFIERS)
+
+
+@functools.cache
+def colour_emoji_font() -> str | None:
+    """The installed colour emoji font (a CBDT bitmap font), or None: emoji are then monochrome."""
+    path = _fontconfig_match(COLOUR_EMOJI_FAMILY, False, exact=True) or _scan_font_dirs(
+        COLOUR_EMOJI_FAMILY, False)
+    if path is None:
+        return None
+    try:
+        with TTFont(str(path), lazy=True, fontNumber=0) as font:
+            if "CBDT" not in font:
+                logger.info("%s has no CBDT bitmaps; emoji stay monochrome", path)
+                return None
+            return str(path)
+    except Exception as exc:  # noqa: BLE001 - fontTools raises many types for bad files
+        logger.warning("cannot read %s (%s); emoji stay monochrome", path, exc)
+        return None
+
+
+def is_colour(path: str) -> bool:
+    """Whether `path` is the colour emoji font (its glyphs go to the RGBA atlas page)."""
+    return path == colour_emoji_font()
+
+
+@functools.cache
+def character_map(path: str) -> frozenset[int]:
+    """Every code point a font maps, colour fonts included (empty if unreadable)."""
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            return frozenset(font.getBestCmap() or ())
+    except Exception:  # noqa: BLE001 - logged by coverage() for outline fonts
+        return frozenset()
 
 
 class FontChain:
-    """A primary font and the fallbacks that draw what it lacks, chosen per character.
+    """A primary font and the fallbacks that draw what it lacks, chosen per cluster.
 
     Shared by every size of the primary font, so the choice (and the cost of
-    reading character maps) is made once per character.
+    reading character maps) is made once per cluster.
     """
+
+    # Choices remembered; a stream of random text must not grow memory without end.
+    REMEMBERED = 50_000
 
     def __init__(self, primary: str):
         self.primary = primary
@@ -202,16 +248,36 @@ class FontChain:
     def fallbacks(self) -> tuple[str, ...]:
         return tuple(str(p) for p in fallback_fonts() if str(p) != self.primary)
 
-    def font_for(self, ch: str) -> str:
-        """Path of the first font of the chain with a glyph for `ch` (the primary if none)."""
-        path = self._choice.get(ch)
+    def font_for(self, cluster: str) -> str:
+        """Path of the font that draws a cluster (a base character and what attaches to it).
+
+        Emoji go to the colour emoji font when it is installed and has them;
+        otherwise the first font of the chain with the base character, and
+        the primary font (its notdef box) when none has it.
+        """
+        path = self._choice.get(cluster)
         if path is None:
-            code = ord(ch)
-            path = self.primary
-            if code not in coverage(self.primary):
-                path = next((f for f in self.fallbacks if code in coverage(f)), self.primary)
-            self._choice[ch] = path
+            path = self._colour_for(cluster) or self._outline_for(cluster)
+            if len(self._choice) >= self.REMEMBERED:
+                self._choice.clear()
+            self._choice[cluster] = path
         return path
+
+    def _colour_for(self, cluster: str) -> str | None:
+        colour = colour_emoji_font()
+        code = ord(cluster[0])
+        if colour is None or code not in character_map(colour):
+            return None
+        asked = any(ord(ch) in _EMOJI_REQUESTS for ch in cluster[1:])
+        if asked or code >= _FIRST_EMOJI_PLANE_CODE or code not in coverage(self.primary):
+            return colour
+        return None
+
+    def _outline_for(self, cluster: str) -> str:
+        code = ord(cluster[0])
+        if code in coverage(self.primary):
+            return self.primary
+        return next((f for f in self.fallbacks if code in coverage(f)), self.primary)
 
 
 @functools.cache
@@ -220,109 +286,16 @@ def font_chain(primary: str) -> FontChain:
     return FontChain(primary)
 
 
-@functools.lru_cache(maxsize=256)
-def _load_font(path: str, px: int, shaped: bool) -> ImageFont.FreeTypeFont:
-    """Open a font once per (path, size, engine); layout and fitting reuse them.
-
-    The basic engine gives hinted per-character advances and rasterises single
-    characters without the dotted circles that shaping adds around lone marks;
-    the default (Raqm when available) engine is used only to read kerning.
-    """
-    engine = None if shaped else ImageFont.Layout.BASIC
-    return ImageFont.truetype(path, px, layout_engine=engine)
-
-
-class FontMetrics:
-    """Advances, kerning and vertical metrics of one font (and its fallbacks) at one pixel size.
-
-    Shared by :func:`measure_text`, :func:`layout_text` and :func:`fit_font_px`
-    so that a size chosen to fit a box lays out to exactly the measured size.
-    Vertical metrics are the primary font's, so lines keep their spacing
-    whatever fallbacks a text needs; only pairs of the primary font are kerned.
-    """
-
-    def __init__(self, path: str, px: int):
-        self.path = path
-        self.px = px
-        self.chain = font_chain(path)
-        self.font = _load_font(path, px, shaped=False)
-        self.ascent, self.descent = self.font.getmetrics()
-        self.line_height = self.ascent + self.descent
-        self._chars: dict[str, tuple[float, bool]] = {}
-        self._kerning: dict[str, float] = {}
-        self._shaped_lengths: dict[str, float] = {}
-
-    def advance(self, ch: str) -> float:
-        """Horizontal pen advance of one character in pixels."""
-        return (self._chars.get(ch) or self._char_info(ch))[0]
-
-    def pens(self, line: str) -> tuple[list[float], float]:
-        """Pen x of every character of a single line, and the line's advance width."""
-        chars, kerning = self._chars, self._kerning
-        pens = []
-        pen = 0.0
-        prev = ""
-        for ch in line:
-            advance, kernable = chars.get(ch) or self._char_info(ch)
-            if kernable:
-                if prev:
-                    pair = prev + ch
-                    kern = kerning.get(pair)
-                    pen += self._kern(pair) if kern is None else kern
-                prev = ch
-            elif advance:
-                prev = ""
-            pens.append(pen)
-            pen += advance
-        return pens, pen
-
-    def measure(self, text: str) -> tuple[float, float]:
-        """Advance width of the widest line and the height of all line boxes."""
-        lines = text_lines(text)
-        return max(self.pens(line)[1] for line in lines), len(lines) * self.line_height
-
-    def font_for(self, ch: str) -> ImageFont.FreeTypeFont:
-        """The font of the chain that draws `ch` at this size."""
-        path = self.chain.font_for(ch)
-        return self.font if path == self.path else _load_font(path, self.px, shaped=False)
-
-    def _char_info(self, ch: str) -> tuple[float, bool]:
-        if invisible(ch):
-            info = (0.0, False)
-        else:
-            category = unicodedata.category(ch)
-            font = self.font_for(ch)
-            advance = font.getlength(ch)
-            # Marks and right-to-left letters would be shaped (attached, joined)
-            # in a pair, so their pair widths are not kerning.
-            kernable = (
-                font is self.font
-                and advance > 0
-                and category[0] in "LNPS"
-                and unicodedata.bidirectional(ch) not in ("R", "AL")
-            )
-            info = (advance, kernable)
-        self._chars[ch] = info
-        return info
-
-    def _kern(self, pair: str) -> float:
-        shaped = _load_font(self.path, self.px, shaped=True)
-        lengths = self._shaped_lengths
-        for ch in pair:
-            if ch not in lengths:
-                lengths[ch] = shaped.getlength(ch)
-        kern = shaped.getlength(pair) - lengths[pair[0]] - lengths[pair[1]]
-        self._kerning[pair] = kern
-        return kern
+@functools.cache
+def _hb_face(path: str) -> hb.Face:
+    return hb.Face(hb.Blob.from_file_path(path))
 
 
 @functools.lru_cache(maxsize=256)
-def font_metrics(font_path: str | os.PathLike[str], px: int) -> FontMetrics:
-    """Cached :class:`FontMetrics` for a font file at an integer pixel size."""
-    return FontMetrics(os.fspath(font_path), px)
+def hb_font(path: str, px: int) -> hb.Font:
+    """A HarfBuzz font at `px` pixels per em, positions in 1/64 pixel."""
+    font = hb.Font(_hb_face(path))
+    font.scale = (px * 64, px * 64)
+    return font
 
 
-def text_lines(text: str) -> list[str]:
-    """The lines of a text, normalised as they are measured and drawn."""
-    # NFC turns "e" + combining acute into one precomposed glyph where the font has it.
-    return unicodedata.normalize("NFC", text).split("\n")

@@ -1,44 +1,43 @@
 """Text on the CPU: a glyph atlas and layout of strings into per-glyph quads.
 
-Widgets hand strings to :func:`layout_text`, which rasterises any new glyphs
-into a :class:`GlyphAtlas` with Pillow and returns one row per visible glyph
-(screen quad, atlas uv, colour). The GL side uploads ``atlas.pixels`` to a
-single-channel texture (only the rectangle from :meth:`GlyphAtlas.take_dirty`,
-once per frame) and draws all rows as instanced quads in one call. Nothing here
-touches GL, so it tests without a GPU.
+Widgets hand strings to :func:`layout_text`, which shapes each line
+(`shaping`: HarfBuzz per run of script and font, bidirectional order),
+rasterises any new glyphs into a :class:`GlyphAtlas` and returns one row per
+visible glyph (screen quad, atlas uv, colour, atlas page). Glyphs are keyed
+by (font file, glyph id), so a ligature, a joined Arabic form or an emoji
+ZWJ sequence is one entry. Outline glyphs (FreeType) go to a single-channel
+coverage page, colour emoji (the CBDT bitmaps of Noto Color Emoji, scaled to
+the text size) to an RGBA page beside it; the GL side uploads both (only what
+changed, once per frame) and draws all rows as instanced quads in one call.
+Nothing here touches GL, so it tests without a GPU.
 
 Units are the pixels the atlas was rasterised at, origin top-left, y down.
-
-Which font draws each character, and how wide it is, is `fonts`'s choice.
-Layout is per character with no shaping: right-to-left text is drawn in
-logical order and Arabic letters in their isolated forms, never raising.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import io
 import logging
 import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import freetype
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from wallrenderer.core.errors import WallError
-from wallrenderer.renderer.fonts import (
-    coverage,
-    find_font,
-    font_chain,
-    font_metrics,
-    invisible,
-    text_lines,
-)
+from wallrenderer.renderer import fonts
+from wallrenderer.renderer.shaping import font_metrics, text_lines
 
 logger = logging.getLogger(__name__)
 
 # Column order of the array returned by layout_text, matching the instanced vertex layout.
-LAYOUT_COLUMNS = ("x", "y", "w", "h", "u0", "v0", "u1", "v1", "r", "g", "b", "a")
+LAYOUT_COLUMNS = ("x", "y", "w", "h", "u0", "v0", "u1", "v1", "r", "g", "b", "a", "page")
+COVERAGE, COLOUR = 0, 1
 
 _ALIGN = {"left": 0.0, "center": 0.5, "right": 1.0}
 # New shelves round their height up to a multiple of this so glyphs of slightly
@@ -53,22 +52,23 @@ def warm_up() -> None:
     (fontconfig look-ups and reading character maps).
     """
     try:
-        chain = font_chain(str(find_font()))
+        chain = fonts.font_chain(str(fonts.find_font()))
     except WallError:
         return
     chain.font_for("\u4f60")
+    chain.font_for("\U0001f600")
     for path in chain.fallbacks:
-        coverage(path)
-
+        fonts.coverage(path)
 
 
 @dataclass(frozen=True, slots=True)
 class Glyph:
-    """Where one character's bitmap sits in the atlas and how to place it.
+    """Where one glyph's bitmap sits in the atlas and how to place it.
 
     ``left``/``top`` offset the bitmap's top-left from the pen position on the
     baseline (``top`` is negative above the baseline). Glyphs with nothing to
-    draw (spaces, controls, glyphs that did not fit) have zero width and height.
+    draw (spaces, glyphs that did not fit) have zero width and height.
+    ``page`` is :data:`COVERAGE` or :data:`COLOUR`.
     """
 
     advance: float
@@ -78,136 +78,55 @@ class Glyph:
     height: int
     atlas_x: int
     atlas_y: int
+    page: int = COVERAGE
 
 
-class GlyphAtlas:
-    """Single-channel texture image of glyphs rasterised on demand.
+class AtlasPage:
+    """One texture image of the atlas, shelf-packed, growing in height up to a limit.
 
-    One per (font file, pixel size) per renderer. Glyphs are shelf-packed with
-    1 px of empty padding so linear filtering never bleeds a neighbour in.
-    When full the image doubles in height (up to ``max_height``); existing
-    glyphs keep their pixel positions, so uvs computed from the current shape
-    stay right, and the whole image is marked dirty because the GL texture has
-    to be reallocated at the new size anyway.
-
-    Attributes:
-        pixels: uint8 coverage, shape (height, width); replaced on growth.
-        metrics: Shared advances, kerning and ascent/descent/line height.
+    Glyphs are packed with 1 px of empty padding so linear filtering never
+    bleeds a neighbour in. When full the image doubles in height (up to
+    ``max_height``); existing glyphs keep their pixel positions, and the
+    whole image is marked dirty because the GL texture has to be reallocated.
     """
 
-    def __init__(
-        self,
-        font_path: str | os.PathLike[str],
-        px: int,
-        *,
-        width: int = 1024,
-        height: int = 1024,
-        max_height: int = 8192,
-    ):
-        self.font_path = Path(font_path)
-        self.px = px
-        self.metrics = font_metrics(os.fspath(font_path), px)
+    def __init__(self, width: int, height: int, max_height: int, channels: int):
+        shape = (height, width) if channels == 1 else (height, width, channels)
+        self.pixels = np.zeros(shape, np.uint8)
         self.max_height = max_height
-        self.pixels = np.zeros((height, width), np.uint8)
-        self._glyphs: list[Glyph] = []
-        self._ids: dict[str, int] = {}
-        self._rows: list[tuple[int, int, int, int, int, int, int, int]] = []
-        self._table = np.empty((0, 8))
         self._shelves: list[list[int]] = []  # [y, height, next free x]
         self._shelf_bottom = 1
         # Starts fully dirty so the first upload also initialises the texture.
         self._dirty: tuple[int, int, int, int] | None = (0, 0, width, height)
 
     @property
-    def ascent(self) -> int:
-        """Pixels from the top of a line box to the baseline."""
-        return self.metrics.ascent
+    def nbytes(self) -> int:
+        return self.pixels.nbytes
 
-    @property
-    def descent(self) -> int:
-        """Pixels from the baseline to the bottom of a line box."""
-        return self.metrics.descent
+    def put(self, image: np.ndarray) -> tuple[int, int] | None:
+        """Copy a bitmap in; its top-left in the page, or None when the page is full."""
+        height, width = image.shape[:2]
+        slot = self._place(width, height)
+        if slot is not None:
+            x, y = slot
+            self.pixels[y : y + height, x : x + width] = image
+            self._mark_dirty(x, y, x + width, y + height)
+        return slot
 
-    @property
-    def line_height(self) -> int:
-        """Distance between the baselines of consecutive lines."""
-        return self.metrics.line_height
-
-    def glyph(self, ch: str) -> Glyph:
-        """Metrics and atlas position of ``ch``, rasterising it on first use."""
-        index = self._ids.get(ch)
-        return self._glyphs[self._add(ch) if index is None else index]
-
-    def uv(self, glyph: Glyph) -> tuple[float, float, float, float]:
-        """Normalised (u0, v0, u1, v1) of a glyph for the atlas's current size."""
-        height, width = self.pixels.shape
-        return (
-            glyph.atlas_x / width,
-            glyph.atlas_y / height,
-            (glyph.atlas_x + glyph.width) / width,
-            (glyph.atlas_y + glyph.height) / height,
-        )
+    def clear(self) -> None:
+        """Forget every glyph; the next upload rewrites the whole texture."""
+        self.pixels[:] = 0
+        self._shelves.clear()
+        self._shelf_bottom = 1
+        height, width = self.pixels.shape[:2]
+        self._dirty = (0, 0, width, height)
 
     def take_dirty(self) -> tuple[int, int, int, int] | None:
-        """Return (x, y, w, h) covering every pixel changed since the last call, then reset.
-
-        None means the texture is up to date. Growth makes the whole (new)
-        image dirty; compare ``pixels.shape`` with the texture size to notice it.
-        """
         dirty, self._dirty = self._dirty, None
         if dirty is None:
             return None
         x0, y0, x1, y1 = dirty
         return x0, y0, x1 - x0, y1 - y0
-
-    def _ids_for(self, line: str) -> list[int]:
-        ids = self._ids
-        return [ids[ch] if ch in ids else self._add(ch) for ch in line]
-
-    def _table_array(self) -> np.ndarray:
-        """Per glyph index: left, top, width, height, then the atlas pixel rect x0, y0, x1, y1."""
-        if len(self._table) != len(self._rows):
-            self._table = np.array(self._rows, np.float64).reshape(-1, 8)
-        return self._table
-
-    def _add(self, ch: str) -> int:
-        advance = self.metrics.advance(ch)
-        left = top = width = height = x = y = 0
-        bitmap = None if invisible(ch) else self._rasterise(ch)
-        if bitmap is not None:
-            coverage, left, top = bitmap
-            height, width = coverage.shape
-            slot = self._place(width, height)
-            if slot is None:
-                logger.warning(
-                    "glyph atlas for %s at %d px is full; %r will not be drawn",
-                    self.font_path.name,
-                    self.px,
-                    ch,
-                )
-                left = top = width = height = 0
-            else:
-                x, y = slot
-                self.pixels[y : y + height, x : x + width] = coverage
-                self._mark_dirty(x, y, x + width, y + height)
-        index = len(self._glyphs)
-        self._glyphs.append(Glyph(advance, left, top, width, height, x, y))
-        self._rows.append((left, top, width, height, x, y, x + width, y + height))
-        self._ids[ch] = index
-        return index
-
-    def _rasterise(self, ch: str) -> tuple[np.ndarray, int, int] | None:
-        font = self.metrics.font_for(ch)
-        left, top, right, bottom = font.getbbox(ch, anchor="ls")
-        if right <= left or bottom <= top:
-            return None
-        image = Image.new("L", (right - left, bottom - top))
-        ImageDraw.Draw(image).text((-left, -top), ch, font=font, fill=255, anchor="ls")
-        # Pillow's box spans from the pen origin to the advance; keep only the ink.
-        ink = image.getbbox()
-        if ink is None:
-            return None
-        return np.asarray(image.crop(ink)), left + ink[0], top + ink[1]
 
     def _place(self, width: int, height: int) -> tuple[int, int] | None:
         """Best-fit shelf packing; returns the top-left of a free slot or None when full."""
@@ -234,11 +153,11 @@ class GlyphAtlas:
         return x, best[0]
 
     def _grow(self) -> bool:
-        old_height, width = self.pixels.shape
+        old_height, width = self.pixels.shape[:2]
         if old_height >= self.max_height:
             return False
         height = min(old_height * 2, self.max_height)
-        pixels = np.zeros((height, width), np.uint8)
+        pixels = np.zeros((height, *self.pixels.shape[1:]), np.uint8)
         pixels[:old_height] = self.pixels
         self.pixels = pixels
         self._dirty = (0, 0, width, height)
@@ -249,6 +168,188 @@ class GlyphAtlas:
             dx0, dy0, dx1, dy1 = self._dirty
             x0, y0, x1, y1 = min(x0, dx0), min(y0, dy0), max(x1, dx1), max(y1, dy1)
         self._dirty = (x0, y0, x1, y1)
+
+
+class GlyphAtlas:
+    """The glyphs of one font chain at one pixel size: a coverage page and a colour page.
+
+    One per (primary font file, pixel size) per renderer. Memory is bounded:
+    each page grows to its ``max_height`` at most; when a page is full the
+    whole atlas starts again empty and ``generation`` goes up, so whoever
+    holds laid-out rows lays its text out again (`panel_text` does). With
+    ``evict`` False (while re-laying out) a glyph that does not fit is
+    skipped instead, so text never loops on a too-small atlas.
+
+    Attributes:
+        pixels: uint8 coverage, shape (height, width); replaced on growth.
+        colour: uint8 premultiplied RGBA, shape (height, width, 4).
+        metrics: Shared shaping and ascent/descent/line height.
+        generation: How many times the atlas has been emptied to make room.
+    """
+
+    def __init__(
+        self,
+        font_path: str | os.PathLike[str],
+        px: int,
+        *,
+        width: int = 1024,
+        height: int = 1024,
+        max_height: int = 8192,
+        colour_height: int = 256,
+        colour_max_height: int = 2048,
+    ):
+        self.font_path = Path(font_path)
+        self.px = px
+        self.metrics = font_metrics(os.fspath(font_path), px)
+        self.pages = (AtlasPage(width, height, max_height, 1),
+                      AtlasPage(width, colour_height, colour_max_height, 4))
+        self.generation = 0
+        self.evict = True
+        self._reset_glyphs()
+
+    def _reset_glyphs(self) -> None:
+        self._glyphs: list[Glyph] = []
+        self._ids: dict[tuple[str, int], int] = {}
+        self._table = np.empty((256, 9))
+
+    @property
+    def pixels(self) -> np.ndarray:
+        return self.pages[COVERAGE].pixels
+
+    @property
+    def colour(self) -> np.ndarray:
+        return self.pages[COLOUR].pixels
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of both pages: what the atlas costs in memory (and as textures)."""
+        return sum(page.nbytes for page in self.pages)
+
+    @property
+    def ascent(self) -> int:
+        """Pixels from the top of a line box to the baseline."""
+        return self.metrics.ascent
+
+    @property
+    def descent(self) -> int:
+        """Pixels from the baseline to the bottom of a line box."""
+        return self.metrics.descent
+
+    @property
+    def line_height(self) -> int:
+        """Distance between the baselines of consecutive lines."""
+        return self.metrics.line_height
+
+    def glyph(self, ch: str) -> Glyph:
+        """The atlas entry of the first glyph that `ch` (one character or cluster) shapes to."""
+        shaped = self.metrics.shape(ch).glyphs
+        if not shaped:
+            return Glyph(0.0, 0, 0, 0, 0, 0, 0)
+        first = shaped[0]
+        key = (first.font, first.gid)
+        index = self._ids.get(key)
+        return self._glyphs[self._add(*key) if index is None else index]
+
+    def uv(self, glyph: Glyph) -> tuple[float, float, float, float]:
+        """Normalised (u0, v0, u1, v1) of a glyph for its page's current size."""
+        height, width = self.pages[glyph.page].pixels.shape[:2]
+        return (
+            glyph.atlas_x / width,
+            glyph.atlas_y / height,
+            (glyph.atlas_x + glyph.width) / width,
+            (glyph.atlas_y + glyph.height) / height,
+        )
+
+    def take_dirty(self, page: int = COVERAGE) -> tuple[int, int, int, int] | None:
+        """Return (x, y, w, h) covering every pixel of `page` changed since the last call.
+
+        None means the texture is up to date. Growth makes the whole (new)
+        image dirty; compare the page's shape with the texture size to notice it.
+        """
+        return self.pages[page].take_dirty()
+
+    def _ids_for(self, shaped) -> list[int]:
+        ids = self._ids
+        out = []
+        for glyph in shaped:
+            key = (glyph.font, glyph.gid)
+            index = ids.get(key)
+            out.append(self._add(*key) if index is None else index)
+        return out
+
+    def _table_array(self) -> np.ndarray:
+        """Per glyph index: left, top, width, height, atlas pixel rect x0, y0, x1, y1, page."""
+        return self._table[: len(self._glyphs)]
+
+    def _add(self, font: str, gid: int) -> int:
+        colour = fonts.is_colour(font)
+        bitmap = _rasterise_colour(font, gid, self.px) if colour else _rasterise(font, gid, self.px)
+        page = COLOUR if colour else COVERAGE
+        left = top = width = height = x = y = 0
+        if bitmap is not None:
+            image, left, top = bitmap
+            height, width = image.shape[:2]
+            slot = self.pages[page].put(image)
+            if slot is None and self.evict:
+                self._empty()
+                slot = self.pages[page].put(image)
+            if slot is None:
+                logger.warning("glyph atlas for %s at %d px is full; glyph %d of %s not drawn",
+                               self.font_path.name, self.px, gid, Path(font).name)
+                left = top = width = height = 0
+            else:
+                x, y = slot
+        index = len(self._glyphs)
+        advance = fonts.hb_font(font, self.px).get_glyph_h_advance(gid) / 64
+        self._glyphs.append(Glyph(advance, left, top, width, height, x, y, page))
+        if index == len(self._table):
+            self._table = np.concatenate([self._table, np.empty_like(self._table)])
+        self._table[index] = (left, top, width, height, x, y, x + width, y + height, page)
+        self._ids[(font, gid)] = index
+        return index
+
+    def _empty(self) -> None:
+        logger.info("glyph atlas for %s at %d px is full; starting it again",
+                    self.font_path.name, self.px)
+        for page in self.pages:
+            page.clear()
+        self._reset_glyphs()
+        self.generation += 1
+
+
+@functools.lru_cache(maxsize=32)
+def _freetype_face(path: str) -> freetype.Face:
+    return freetype.Face(path, 0)
+
+
+def _rasterise(font: str, gid: int, px: int) -> tuple[np.ndarray, int, int] | None:
+    """A glyph's hinted, anti-aliased coverage and its offset from the pen on the baseline."""
+    face = _freetype_face(font)
+    face.set_pixel_sizes(0, px)
+    face.load_glyph(gid, freetype.FT_LOAD_DEFAULT | freetype.FT_LOAD_RENDER)
+    slot = face.glyph
+    bitmap = slot.bitmap
+    if not bitmap.rows or not bitmap.width:
+        return None
+    raw = ctypes.string_at(bitmap._FT_Bitmap.buffer, bitmap.rows * abs(bitmap.pitch))
+    image = np.frombuffer(raw, np.uint8).reshape(bitmap.rows, abs(bitmap.pitch))[:, :bitmap.width]
+    if not image.any():
+        return None
+    return image, slot.bitmap_left, -slot.bitmap_top
+
+
+def _rasterise_colour(font: str, gid: int, px: int) -> tuple[np.ndarray, int, int] | None:
+    """A colour emoji's bitmap scaled to its extents at `px`, premultiplied RGBA."""
+    hb_font = fonts.hb_font(font, px)
+    png = hb_font.get_glyph_color_png(gid).data
+    extents = hb_font.get_glyph_extents(gid)
+    if not png or extents is None:
+        return None
+    width = max(1, round(extents.width / 64))
+    height = max(1, round(-extents.height / 64))
+    with Image.open(io.BytesIO(png)) as image:
+        scaled = image.convert("RGBA").convert("RGBa").resize((width, height), Image.LANCZOS)
+    return np.asarray(scaled), round(extents.x_bearing / 64), -round(extents.y_bearing / 64)
 
 
 def layout_text(
@@ -270,38 +371,59 @@ def layout_text(
         align: "left", "center" or "right".
 
     Returns:
-        float32 array of shape (n, 12) in :data:`LAYOUT_COLUMNS` order: quad
-        x, y, w, h in atlas pixels, then u0, v0, u1, v1 (v down from the atlas's
-        top row), then r, g, b, a. Quads sit on whole pixels so glyphs map
-        texel-for-pixel when drawn at the rasterised size.
+        float32 array of shape (n, 13) in :data:`LAYOUT_COLUMNS` order: quad
+        x, y, w, h in atlas pixels, then u0, v0, u1, v1 (v down from the top
+        row of the glyph's page), then r, g, b, a, then the page. Quads sit on
+        whole pixels so glyphs map texel-for-pixel when drawn at the
+        rasterised size. If the atlas had to start again while laying out,
+        the text is laid out once more without evicting.
     """
     shift = _ALIGN.get(align)
     if shift is None:
         raise ValueError(f"align must be one of {sorted(_ALIGN)}, not {align!r}")
+    out = _layout(atlas, text, x, y, color, shift)
+    if out is None:
+        atlas.evict = False
+        try:
+            out = _layout(atlas, text, x, y, color, shift)
+        finally:
+            atlas.evict = True
+    return out
+
+
+def _layout(atlas: GlyphAtlas, text: str, x: float, y: float,
+            color: tuple[float, float, float, float], shift: float) -> np.ndarray | None:
+    """The rows of `layout_text`; None when the atlas started again meanwhile."""
+    generation = atlas.generation
     metrics = atlas.metrics
-    glyphs = atlas._glyphs
     ids: list[int] = []
     xs: list[int] = []
     ys: list[int] = []
     for number, line in enumerate(text_lines(text)):
-        pens, width = metrics.pens(line)
-        origin = x - width * shift + 0.5
-        count = len(ids)
-        for index, pen in zip(atlas._ids_for(line), pens, strict=True):
+        shaped = metrics.shape(line)
+        indices = atlas._ids_for(shaped.glyphs)
+        if atlas.generation != generation:
+            return None
+        glyphs = atlas._glyphs
+        origin = x - shaped.width * shift + 0.5
+        baseline = math.floor(y + number * metrics.line_height + 0.5) + metrics.ascent
+        for index, glyph in zip(indices, shaped.glyphs, strict=True):
             if glyphs[index].width:
                 ids.append(index)
-                xs.append(math.floor(origin + pen))
-        ys += [math.floor(y + number * metrics.line_height + 0.5) + metrics.ascent] * (
-            len(ids) - count
-        )
+                xs.append(math.floor(origin + glyph.x))
+                ys.append(baseline + math.floor(glyph.y + 0.5))
     table = atlas._table_array()[ids]
-    height, width = atlas.pixels.shape
-    out = np.empty((len(ids), 12), np.float32)
+    out = np.empty((len(ids), len(LAYOUT_COLUMNS)), np.float32)
     out[:, 0] = xs
     out[:, 1] = ys
     out[:, 0:2] += table[:, 0:2]
-    out[:, 2:8] = table[:, 2:8] * (1.0, 1.0, 1 / width, 1 / height, 1 / width, 1 / height)
+    out[:, 2:4] = table[:, 2:4]
+    sizes = np.array([page.pixels.shape[1::-1] for page in atlas.pages], np.float64)
+    scale = sizes[table[:, 8].astype(int)]
+    out[:, 4:6] = table[:, 4:6] / scale
+    out[:, 6:8] = table[:, 6:8] / scale
     out[:, 8:12] = color
+    out[:, 12] = table[:, 8]
     return out
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -19,7 +21,8 @@ MAX_GLYPH_PX = 384
 # Atlases of text sizes no longer shown are kept (a size often comes back) up to
 # this many batches; past it, unused ones are freed so days on air cannot pile them up.
 KEPT_TEXT_BATCHES = 24
-TEXT_COLUMNS = len(glyphs.LAYOUT_COLUMNS) + 1  # and the animation group
+GROUP_COLUMN = len(glyphs.LAYOUT_COLUMNS)  # the animation group follows the layout columns
+TEXT_COLUMNS = GROUP_COLUMN + 1
 
 
 class PanelText:
@@ -76,13 +79,29 @@ class PanelText:
             if not len(quads):
                 continue
             out = np.empty((len(quads), TEXT_COLUMNS), "f4")
-            out[:, :12] = quads
+            out[:, :GROUP_COLUMN] = quads
             out[:, 0] = x0 + quads[:, 0] / s
             out[:, 1] = y0 + quads[:, 1] / s
             out[:, 2:4] /= s
-            out[:, 12] = first_group + item.group
+            out[:, GROUP_COLUMN] = first_group + item.group
             rows.setdefault((font, px), []).append(out)
         return {key: np.concatenate(parts) for key, parts in rows.items()}
+
+    def generations(self) -> dict[tuple[str, int], int]:
+        """How often each batch's atlas started again; rows laid out before a change are stale."""
+        return {key: batch.atlas.generation for key, batch in self.batches.items()}
+
+    @contextlib.contextmanager
+    def pinned(self) -> Iterator[None]:
+        """While inside, no atlas starts again: glyphs that do not fit are skipped."""
+        atlases = [batch.atlas for batch in self.batches.values()]
+        for atlas in atlases:
+            atlas.evict = False
+        try:
+            yield
+        finally:
+            for atlas in atlases:
+                atlas.evict = True
 
     def font(self, name: str | None) -> str | None:
         """The font file for a widget, else the default one; None (logged) if neither loads."""

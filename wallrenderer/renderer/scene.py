@@ -52,6 +52,7 @@ class _WidgetSlot:
         self.shapes = np.zeros((0, SHAPE_COLUMNS), "f4")
         self.backdrop = np.zeros((0, SHAPE_COLUMNS), "f4")
         self.text: dict[tuple[str, int], np.ndarray] = {}
+        self.texts: list[TextItem] = []
         self.clips: dict[int, Rect | None] = {}
         self.built = False
 
@@ -126,6 +127,7 @@ class PanelView:
             ctx, self._rects.program, ["in_rect", "in_color"], "4f 4f"
         )
         self._text = PanelText(ctx, self.programs, self.panel, self.px_per_canvas)
+        self._atlas_generations: dict[tuple[str, int], int] = {}
         self._post = None
 
     def set_scenario(self, scenario: Scenario) -> None:
@@ -177,6 +179,7 @@ class PanelView:
             self._build(slot, t)
             changed = True
         if changed:
+            self._relayout_if_atlas_restarted()
             self._upload_content()
         moving = False
         for slot in self._slots:
@@ -206,6 +209,7 @@ class PanelView:
         shapes[:, 7] += slot.first_group
         slot.shapes = shapes
         slot.backdrop = np.array(draw.backdrop, "f4").reshape(-1, SHAPE_COLUMNS)
+        slot.texts = draw.texts
         slot.text = self._text.layout(draw.texts, slot.first_group, self.theme.font)
         slot.clips = draw.clips
         span = slice(slot.first_group, slot.first_group + GROUPS_PER_WIDGET)
@@ -216,6 +220,23 @@ class PanelView:
                 self._groups[1, slot.first_group + group] = (
                     clip.x, clip.y, clip.right, clip.bottom
                 )
+
+    def _relayout_if_atlas_restarted(self) -> None:
+        """Lay every widget's text out again when a full glyph atlas started again empty.
+
+        Rows laid out before the restart point at glyphs that are gone. The
+        new layout may not restart an atlas again (a glyph that does not fit
+        is skipped), so this never loops.
+        """
+        generations = self._text.generations()
+        if all(self._atlas_generations.get(key, 0) == generation
+               for key, generation in generations.items()):
+            self._atlas_generations = generations
+            return
+        with self._text.pinned():
+            for slot in self._slots:
+                slot.text = self._text.layout(slot.texts, slot.first_group, self.theme.font)
+        self._atlas_generations = self._text.generations()
 
     def _upload_content(self) -> None:
         self._content_dirty = False

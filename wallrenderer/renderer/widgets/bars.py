@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 from wallrenderer.core.geometry import Rect
 from wallrenderer.core.layout.fields import RGBA
 from wallrenderer.core.layout.kinds import BarsWidget
-from wallrenderer.renderer import fonts
+from wallrenderer.renderer import shaping
 from wallrenderer.renderer.widgets.base import (
     GROUPS_PER_WIDGET,
     WAITING,
@@ -35,7 +35,7 @@ MAX_ROWS = GROUPS_PER_WIDGET - 1  # one animation group per row
 def _descent(draw: Draw, size: float) -> float:
     """How far text of `size` reaches below its baseline, in canvas pixels."""
     px = native_px(size, draw.px_per_canvas)
-    return fonts.font_metrics(draw.font, px).descent / draw.px_per_canvas
+    return shaping.font_metrics(draw.font, px).descent / draw.px_per_canvas
 
 
 class _Row(NamedTuple):

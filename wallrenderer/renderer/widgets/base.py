@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,7 +26,7 @@ import numpy as np
 from wallrenderer.core.geometry import Panel, Rect, Wall
 from wallrenderer.core.layout.fields import RGBA
 from wallrenderer.core.layout.placement import Widget
-from wallrenderer.renderer import fonts
+from wallrenderer.renderer import shaping
 from wallrenderer.renderer.widgets.theme import Theme
 
 TAU = 2 * math.pi
@@ -199,36 +200,51 @@ class Draw:
         )
 
     def measure(self, text: str, size: float) -> tuple[float, float]:
-        """(width, height) in canvas pixels that `text` takes at `size`."""
+        """(width, height) in canvas pixels that `text` takes at `size`, shaped as drawn."""
+        w, h = self._metrics(size).measure(text)
         s = self.px_per_canvas
-        w, h = fonts.font_metrics(self.font, native_px(size, s)).measure(text)
         return w / s, h / s
 
     def line_height(self, size: float) -> float:
-        s = self.px_per_canvas
-        return fonts.font_metrics(self.font, native_px(size, s)).line_height / s
+        return self._metrics(size).line_height / self.px_per_canvas
+
+    def _metrics(self, size: float) -> shaping.FontMetrics:
+        return shaping.font_metrics(self.font, native_px(size, self.px_per_canvas))
 
     def truncate(self, text: str, width: float, size: float) -> str:
-        """`text` on one line, cut with an ellipsis to fit `width`."""
-        text = " ".join(text.split())
+        """`text` on one line, cut with an ellipsis to fit `width`.
+
+        The cut falls between clusters (never inside a letter and its marks,
+        a conjunct or an emoji sequence), drops the spaces and direction
+        marks it would leave dangling, and closes any embedding or isolate
+        it leaves open, so the ellipsis ends the line in its own direction.
+        """
+        text = unicodedata.normalize("NFC", " ".join(text.split()))
         if self.measure(text, size)[0] <= width:
             return text
-        lo, hi = 0, len(text)
+        cut = self._fitting_prefix(text, width, size, ELLIPSIS)
+        return ellipsised(text[:cut]) if cut else ""
+
+    def _fitting_prefix(self, text: str, width: float, size: float, suffix: str) -> int:
+        """Length of the longest prefix ending on a cluster boundary that fits with `suffix`."""
+        breaks = self._metrics(size).shape(text).breaks
+        lo, hi = 0, len(breaks) - 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if self.measure(text[:mid].rstrip() + ELLIPSIS, size)[0] <= width:
+            candidate = ellipsised(text[: breaks[mid]], suffix) if suffix else text[: breaks[mid]]
+            if self.measure(candidate, size)[0] <= width:
                 lo = mid
             else:
                 hi = mid - 1
-        return text[:lo].rstrip() + ELLIPSIS if lo else ""
+        return breaks[lo]
 
     def wrap(self, text: str, width: float, size: float, max_lines: int) -> str:
         """Greedy word wrap to `width`, at most `max_lines`, the last cut with an ellipsis.
 
-        Words longer than a line (URLs, CJK runs without spaces) are broken by
-        character, so nothing ever runs out of its box.
+        Words longer than a line (URLs, CJK runs without spaces) are broken
+        between clusters, so nothing ever runs out of its box.
         """
-        words = text.split()
+        words = unicodedata.normalize("NFC", text).split()
         lines: list[str] = []
         current = ""
         while words and len(lines) < max_lines:
@@ -242,7 +258,9 @@ class Draw:
                 current = ""
                 words.insert(0, word)
                 continue
-            cut = max(1, len(self.truncate(word, width, size).rstrip(ELLIPSIS)))
+            cut = self._fitting_prefix(word, width, size, "")
+            if not cut:
+                cut = self._metrics(size).shape(word).breaks[1]
             lines.append(word[:cut])
             if word[cut:]:
                 words.insert(0, word[cut:])
@@ -283,6 +301,30 @@ class Draw:
                 best = (distance, moved)
         return None if best is None else best[1]
 
+
+
+# Explicit direction controls: what each opens, and what closes it.
+_OPENERS = {"\u202a": "\u202c", "\u202b": "\u202c", "\u202d": "\u202c", "\u202e": "\u202c",
+            "\u2066": "\u2069", "\u2067": "\u2069", "\u2068": "\u2069"}
+_CLOSERS = frozenset({"\u202c", "\u2069"})
+
+
+def ellipsised(prefix: str, suffix: str = ELLIPSIS) -> str:
+    """A cut text's prefix ended with `suffix`: no dangling spaces or marks, no open embedding.
+
+    Trailing spaces, direction marks and joiners would otherwise stick to the
+    ellipsis (or move it to the wrong side of right-to-left text).
+    """
+    prefix = prefix.rstrip()
+    while prefix and (unicodedata.category(prefix[-1]) == "Cf" or prefix[-1].isspace()):
+        prefix = prefix[:-1]
+    still_open: list[str] = []
+    for ch in prefix:
+        if ch in _OPENERS:
+            still_open.append(_OPENERS[ch])
+        elif ch in _CLOSERS and still_open:
+            still_open.pop()
+    return prefix + "".join(reversed(still_open)) + suffix
 
 
 def _size_ladder() -> tuple[int, ...]:
