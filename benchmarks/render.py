@@ -2,6 +2,8 @@
 
 Prints one JSON object as its last line:
 {"scenarios": {NAME: {"median_ms", "p95_ms", "draw_calls", "panel"}}, ...}
+NAME is a shipped scenario, or `multilingual-feed`: `monitoring` with its feed
+in the wall's languages and emoji, a new post every second.
 Every panel of the shipped 2x2 demo wall is drawn in turn and the busiest
 one (highest median) is reported. Data changes as on a live wall: the
 volume figures 10 times a second, every other field once a second (new
@@ -14,21 +16,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from typing import Any
 
 import numpy as np
 
 from controller.library import default_wall_path, load_library
-from controller.sample import sample_frame
+from controller.sample import sample_frame, world_text
 from wallrenderer.core.layout.scenarios import scenario_from_data
 from wallrenderer.renderer.gl import create_headless_context, release_framebuffer
 from wallrenderer.renderer.scene import PanelView
 
 FPS = 60
+# The monitoring scenario with a feed in the wall's languages (Arabic, Hebrew, Hindi,
+# Thai, CJK, colour emoji...), a new post every second.
+MULTILINGUAL = "multilingual-feed"
 
 
-def evolve(frame: dict[str, Any], i: int) -> dict[str, Any]:
+def multilingual(frame: dict[str, Any], seed: int = 13) -> dict[str, Any]:
+    """The frame with every feed post rewritten in the wall's languages, emoji and all."""
+    rng = random.Random(seed)
+    feed = [{**post, "text": world_text(rng), "author": world_text(rng)[:24]}
+            for post in frame.get("feed") or []]
+    return {**frame, "feed": feed}
+
+
+def evolve(frame: dict[str, Any], i: int, rng: random.Random | None = None) -> dict[str, Any]:
     """The data frame after rendered frame `i`: changed fields get new values, as deltas do."""
     out = dict(frame)
     if i % (FPS // 10) == 0:
@@ -39,6 +53,8 @@ def evolve(frame: dict[str, Any], i: int) -> dict[str, Any]:
     if i % FPS == 0:
         feed = frame.get("feed") or []
         out["feed"] = feed[-1:] + feed[:-1]
+        if rng is not None and feed:  # a new multilingual post, as a live stream brings
+            out["feed"][0] = {**feed[-1], "id": f"new-{i}", "text": world_text(rng)}
         series = dict(frame["series"])
         series["by_brand"] = {b: v[1:] + v[:1] for b, v in series["by_brand"].items()}
         out["series"] = series
@@ -49,11 +65,11 @@ def evolve(frame: dict[str, Any], i: int) -> dict[str, Any]:
 
 
 def measure(ctx, view: PanelView, fbo, data: dict, start: float, frames: int,
-            budget_s: float) -> list[float]:
+            budget_s: float, rng: random.Random | None = None) -> list[float]:
     times = []
     deadline = time.perf_counter() + budget_s
     for i in range(frames):
-        data = evolve(data, i)
+        data = evolve(data, i, rng)
         view.set_data(data)
         begin = time.perf_counter()
         view.render(start + i / FPS, fbo)
@@ -77,17 +93,21 @@ def main() -> None:
     data = sample_frame(now)
     ctx = create_headless_context()
     results = {}
-    for name, scenario_data in sorted(library.scenarios.items()):
+    runs = [(name, name, data, False) for name in sorted(library.scenarios)]
+    runs.append((MULTILINGUAL, "monitoring", multilingual(data), True))
+    for name, scenario_name, frame, stream in runs:
         if args.scenario and name not in args.scenario:
             continue
-        scenario = scenario_from_data(scenario_data, wall=wall)
+        scenario = scenario_from_data(library.scenarios[scenario_name], wall=wall)
         worst = None
         for panel in wall.panels:
             view = PanelView(ctx, wall, panel.id)
             fbo = ctx.simple_framebuffer(view.panel.resolution)
             view.set_scenario(scenario)
-            measure(ctx, view, fbo, data, now, 10, args.budget)
-            times = np.array(measure(ctx, view, fbo, data, now, args.frames, args.budget)) * 1000
+            rng = random.Random(7) if stream else None
+            measure(ctx, view, fbo, frame, now, 10, args.budget, rng)
+            times = np.array(
+                measure(ctx, view, fbo, frame, now, args.frames, args.budget, rng)) * 1000
             figures = {
                 "median_ms": round(float(np.median(times)), 3),
                 "p95_ms": round(float(np.percentile(times, 95)), 3),
