@@ -17,13 +17,16 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-# The test extra brings OpenCV (the calibrate extra) for benchmarks/calibrate.py.
+# The test extra brings OpenCV (the calibrate extra) for benchmarks/calibrate.py and
+# Playwright for benchmarks/tablet.py, which drives Debian's chromium.
 bench: $(VENV)/.installed-test
+	@PYTHON=$(PYTHON) scripts/system-packages.sh test
 	$(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/latency.py
 	$(BIN)/python benchmarks/switch.py
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/calibrate.py
+	$(BIN)/python benchmarks/tablet.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -141,6 +141,7 @@ def run_demo(
     token: str | None = None,
     sources: list[str] = (),
     tracked: list[str] = (),
+    pin: str | None = None,
 ) -> int:
     """Run the demo wall; returns the process exit code.
 
@@ -171,6 +172,8 @@ def run_demo(
         controller_argv += ["--http", http]
     if token:
         controller_argv += ["--token", token]
+    if pin:
+        controller_argv += ["--pin", pin]
     for spec in sources:
         controller_argv += ["--source", spec]
     for term in tracked:

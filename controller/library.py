@@ -6,6 +6,7 @@ that does not validate is reported and left out, never shown half-built.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 from dataclasses import dataclass
@@ -26,7 +27,8 @@ from wallrenderer.core.resources import builtin_path
 log = logging.getLogger(__name__)
 
 DEFAULT_WALL = "demo-2x2.yaml"
-BUILTIN_SCENARIOS = ("testcard", "calibration", "calibration-colour")
+BUILTIN_SCENARIOS = ("testcard", "calibration", "calibration-colour", "safe-screen")
+SAFE_SCREEN = "safe-screen"
 # A switch message carries one scenario beside the wall and data: keep room for them.
 MAX_SCENARIO_BYTES = MAX_MESSAGE_BYTES // 4
 
@@ -50,6 +52,7 @@ class Library:
     scenarios: dict[str, dict[str, Any]]
     problems: list[str]
     fields: dict[str, frozenset[str]]
+    paths: dict[str, Path]
 
 
 def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None) -> Library:
@@ -69,6 +72,7 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
     files += [builtin / f"{name}.yaml" for name in BUILTIN_SCENARIOS if name not in names]
     scenarios: dict[str, dict[str, Any]] = {}
     fields: dict[str, frozenset[str]] = {}
+    paths: dict[str, Path] = {}
     for path in files:
         try:
             text = path.read_text(encoding="utf-8")
@@ -91,10 +95,96 @@ def load_library(wall_path: str | Path, scenarios_dir: str | Path | None = None)
             continue
         scenarios[scenario.name] = data
         fields[scenario.name] = scenario.fields()
+        paths[scenario.name] = path
     for problem in problems:
         log.warning("%s", problem)
-    return Library(wall, wall_data, scenarios, problems, fields)
+    return Library(wall, wall_data, scenarios, problems, fields, paths)
 
 
 class UnknownScenario(WallError):
     """A switch to a scenario the controller does not have."""
+
+
+class LibrarySource:
+    """Where the library came from, so scenario files can be read again without a restart.
+
+    A file that no longer validates is refused: the scenario keeps its previous
+    version, and the problems (file, line, field) are reported.
+    """
+
+    def __init__(self, wall_path: str | Path, scenarios_dir: str | Path | None,
+                 paths: dict[str, Path]):
+        self.wall_path = Path(wall_path)
+        self.scenarios_dir = scenarios_dir
+        self.paths = dict(paths)
+
+    def reload(self, current: dict[str, dict[str, Any]], active: str
+               ) -> tuple[dict[str, dict[str, Any]], dict[str, frozenset[str]], dict[str, Any]]:
+        """Read every file again and merge with `current` (the scenarios served now).
+
+        Returns:
+            The scenarios and their data fields to serve from now on, and a report:
+            ``scenarios`` (names), ``changed``, ``added``, ``removed``, ``kept``
+            (refused files whose scenario stays at its previous version) and
+            ``problems`` (one ``file:line: field: message`` each).
+        """
+        fresh = load_library(self.wall_path, self.scenarios_dir)
+        scenarios, paths = dict(fresh.scenarios), dict(fresh.paths)
+        kept = []
+        for name, data in current.items():
+            old_path = self.paths.get(name)
+            if name in scenarios:
+                continue
+            if name == active or (old_path is not None and old_path.exists()):
+                scenarios[name], kept = data, kept + [name]
+                if old_path is not None:
+                    paths[name] = old_path
+        fields = dict(fresh.fields)
+        for name in kept:
+            scenario = scenario_from_data_or_none(scenarios[name], fresh.wall)
+            fields[name] = scenario.fields() if scenario is not None else frozenset()
+        self.paths = paths
+        report = {
+            "scenarios": sorted(scenarios),
+            "changed": sorted(n for n in fresh.scenarios if n in current
+                              and current[n] != fresh.scenarios[n]),
+            "added": sorted(n for n in fresh.scenarios if n not in current),
+            "removed": sorted(n for n in current if n not in scenarios),
+            "kept": sorted(kept),
+            "problems": [str(p) for p in fresh.problems],
+        }
+        return scenarios, fields, report
+
+
+    def reload_into(self, controller, timeout: float = 10.0) -> tuple[dict[str, dict[str, Any]],
+                                                                      dict[str, Any]]:
+        """Reload, then have `controller` serve the result (any thread but the controller's).
+
+        Returns:
+            The scenarios now served and the report of `reload`.
+
+        Raises:
+            LayoutError: the wall file itself no longer loads (nothing changes).
+            WallError: the controller did not take them within `timeout` s.
+        """
+        scenarios, fields, report = self.reload(dict(controller.scenarios),
+                                                controller.scenario_name)
+        applied = controller.call(lambda: controller.replace_scenarios(scenarios, fields))
+        try:
+            applied.result(timeout)
+        except concurrent.futures.TimeoutError:
+            raise WallError(f"the controller did not take the reload within {timeout:g} s") \
+                from None
+        for problem in report["problems"]:
+            log.warning("reload refused: %s", problem)
+        return scenarios, report
+
+
+def scenario_from_data_or_none(data: dict[str, Any], wall: Wall):
+    """The checked scenario of already-validated `data`, or None if it no longer fits."""
+    from wallrenderer.core.layout.scenarios import scenario_from_data
+
+    try:
+        return scenario_from_data(data, wall=wall)
+    except LayoutError:
+        return None

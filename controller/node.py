@@ -104,9 +104,12 @@ class Tour:
     index: int
     next_at: float
 
+    held: bool = False
+
     def wire(self) -> dict[str, Any]:
         current = self.scenarios[self.index] if self.index >= 0 else None
-        return {"scenarios": self.scenarios, "seconds": self.seconds, "current": current}
+        return {"scenarios": self.scenarios, "seconds": self.seconds, "current": current,
+                "held": self.held}
 
 
 class Controller:
@@ -226,6 +229,19 @@ class Controller:
         self.call(start)
         return result
 
+    def replace_scenarios(self, scenarios: dict[str, dict[str, Any]],
+                          fields: dict[str, frozenset[str]] | None) -> None:
+        """Serve a reloaded library from now on (loop thread: call through `call()`).
+
+        The wall keeps showing what it shows; a changed scenario is shown in its
+        new version from its next switch on.
+        """
+        if self.scenario_name not in scenarios:
+            raise UnknownScenario(f"the reload lost the active scenario {self.scenario_name!r}")
+        self.scenarios = scenarios
+        if self.scenario_fields is not None and fields is not None:
+            self.scenario_fields = fields
+
     # --- loop ---------------------------------------------------------------------
 
     def run(self, should_stop: Callable[[], bool]) -> None:
@@ -320,9 +336,39 @@ class Controller:
             self.pipeline.moderator.set_tour(False)
         return {"stopped": was is not None, "scenario": self.scenario_name}
 
-    def _advance_tour(self, now: float) -> None:
+    def step_tour(self, steps: int) -> dict:
+        """Show the tour's next (1) or previous (-1) scenario now; a held tour stays held.
+
+        Raises:
+            WallError: no tour runs.
+        """
+        tour = self._running_tour()
+        tour.index = (tour.index + steps - 1) % len(tour.scenarios)
+        tour.next_at = 0.0
+        self._advance_tour(time.time(), force=True)
+        return tour.wire()
+
+    def hold_tour(self) -> dict:
+        """Keep the tour on its current scenario until held again (a toggle).
+
+        Raises:
+            WallError: no tour runs.
+        """
+        tour = self._running_tour()
+        tour.held = not tour.held
+        tour.next_at = time.time() + tour.seconds
+        return tour.wire()
+
+    def _running_tour(self) -> Tour:
+        if self.tour is None:
+            raise WallError("no tour is running: start one first")
+        return self.tour
+
+    def _advance_tour(self, now: float, force: bool = False) -> None:
         tour = self.tour
-        if tour is None or now < tour.next_at or self._switch or self._queued_switches:
+        if tour is None or (tour.held and not force) or now < tour.next_at:
+            return
+        if self._switch or self._queued_switches:
             return
         tour.index = (tour.index + 1) % len(tour.scenarios)
         tour.next_at = now + tour.seconds

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from pathlib import Path
 
 import zmq
 
 from controller.http import start_http_api
-from controller.library import load_library
+from controller.http.thumbnails import default_cache_dir
+from controller.library import LibrarySource, load_library
 from controller.node import Controller
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.security import start_authenticator
@@ -36,10 +38,12 @@ def run_controller(
     store_path: str | None = None,
     moderation_path: str | None = None,
     tracked: list[str] | None = None,
+    pin: str | None = None,
 ) -> int:
     """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
 
-    `http` (HOST:PORT) turns on the HTTP API; `curve` (a `CurveServer`)
+    `http` (HOST:PORT) turns on the HTTP API and the tablet page (`pin` unlocks
+    it); SIGHUP reloads the scenario files; `curve` (a `CurveServer`)
     encrypts and authenticates every ZeroMQ connection; `sources` are
     `--source` specs whose posts become the data frames the widgets draw;
     `tracked` are the `--track` campaign hashtags and URLs.
@@ -67,9 +71,11 @@ def run_controller(
             pipeline = _pipeline(controller, sources, brands, store, moderation_path, tracked)
             pipeline.start()
             log.info("data from %s", ", ".join(sources))
+        source = LibrarySource(wall_path, scenarios_dir, library.paths)
         if http:
-            api = start_http_api(controller, http, token)
+            api = start_http_api(controller, http, token, pin, source, default_cache_dir())
             log.info("HTTP API on %s", api.url)
+        signal.signal(signal.SIGHUP, lambda *_: _reload_in_background(controller, source, api))
         log.info("controller for wall %s on %s, scenario %s%s", library.wall.name, bind, name,
                  " (CURVE)" if curve else "")
         controller.run(lambda: bool(stopping))
@@ -85,6 +91,22 @@ def run_controller(
         if auth is not None:
             auth.stop()
     return 0
+
+
+def _reload_in_background(controller, source: LibrarySource, api) -> None:
+    """SIGHUP: read the scenario files again off the controller's thread, then swap them in."""
+
+    def reload() -> None:
+        try:
+            scenarios, report = source.reload_into(controller)
+        except Exception:  # a reload must never take the wall down
+            log.exception("scenario reload failed; the wall keeps the previous scenarios")
+            return
+        if api is not None and api.thumbnails is not None:
+            api.thumbnails.update(controller.wall, scenarios)
+        log.info("scenarios reloaded (SIGHUP): %s", report)
+
+    threading.Thread(target=reload, name="wall-reload", daemon=True).start()
 
 
 def default_store_path(wall_name: str) -> Path:

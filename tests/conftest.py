@@ -16,3 +16,11 @@ def pytest_collection_modifyitems(config, items):
         if folder not in FOLDER_MARKERS:
             raise pytest.UsageError(f"{item.nodeid}: tests live in one of {sorted(FOLDER_MARKERS)}")
         item.add_marker(getattr(pytest.mark, folder))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """Controllers the tests start keep their thumbnails in a test folder, not the user's cache."""
+    import os
+
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))

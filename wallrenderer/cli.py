@@ -33,6 +33,7 @@ def _demo(args: argparse.Namespace) -> int:
         args.token,
         args.source or [DEMO_SOURCE],
         args.track or [],
+        args.pin,
     )
 
 
@@ -44,7 +45,7 @@ def _controller(args: argparse.Namespace) -> int:
     brands = [b.strip() for b in args.brands.split(",") if b.strip()] if args.brands else None
     return run_controller(
         args.wall, args.scenarios, args.scenario, args.bind, args.http, args.token, curve,
-        args.source, brands, args.store, args.moderation, args.track,
+        args.source, brands, args.store, args.moderation, args.track, args.pin,
     )
 
 
@@ -181,6 +182,8 @@ def _http_options(parser: argparse.ArgumentParser) -> None:
                         help="serve the HTTP control API there, e.g. 0.0.0.0:8080")
     parser.add_argument("--token", help="bearer token for changes (default: $WALL_TOKEN, "
                                         "else generated and printed)")
+    parser.add_argument("--pin", help="PIN that unlocks the tablet page at / (default: "
+                                      "$WALL_PIN; without one the page needs the token)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -82,7 +82,8 @@ def test_unreadable_oversized_and_malformed_scenarios_are_left_out_with_a_reason
                                      "      rect: [!!float abc, 0, 1, 1]\n")
     (folder / "deep.yaml").write_text("scenario: " + "[" * 3000)
     library = load_library(wall, folder)
-    assert sorted(library.scenarios) == ["calibration", "calibration-colour", "ok", "testcard"]
+    assert sorted(library.scenarios) == ["calibration", "calibration-colour", "ok", "safe-screen",
+                                         "testcard"]
     text = "\n".join(library.problems)
     assert "huge.yaml" in text and "limit" in text
     assert "binary.yaml: cannot read" in text

@@ -88,7 +88,7 @@ def test_shipped_wall_loads(path):
 
 # The data scenarios are laid out for grid walls of two rows (2 or 3 columns);
 # the calibration ones fit any wall.
-ANY_WALL_SCENARIOS = ("hello", "testcard", "calibration", "calibration-colour")
+ANY_WALL_SCENARIOS = ("hello", "testcard", "calibration", "calibration-colour", "safe-screen")
 GRID_WALLS = ("demo-2x2", "hub-3x2")
 
 

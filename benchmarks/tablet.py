@@ -1,0 +1,132 @@
+"""The presenter's tablet: time from a tap to a switch every panel shows, and the page's weight.
+
+Starts the headless demo (the shipped 2x2 wall, four renderer processes) with
+the HTTP API and a PIN, opens the tablet page in Debian's chromium at 768x1024
+through Playwright, enters the PIN, then taps scenario buttons in turn. For
+each tap the page itself records the time until the live status (server-sent
+events) shows the new scenario on every connected panel (`window.wallTimings`).
+With --screenshots DIR it also saves the page in portrait and landscape.
+
+Prints one JSON object as its last line:
+{"tap_to_switch_ms": {"taps": 20, "median": ..., "p95": ...},
+ "page_bytes": {"html": ..., "css": ..., "js": ..., "total": ..., "thumbnails": ...}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import requests
+
+from controller.demo import free_port_pair
+
+PIN = "2468"
+SCENARIOS = ("hello", "testcard", "monitoring", "visitor-tour")
+
+
+def wait_healthy(base: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit("the demo wall did not become healthy")
+
+
+def wait_thumbnails(base: str, timeout: float) -> int:
+    """Wait for every scenario's picture; their total size in bytes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = requests.get(f"{base}/api/scenarios", timeout=5).json()["scenarios"]
+        if all(s["thumbnail"] for s in listing):
+            return sum(len(requests.get(base + s["thumbnail"], timeout=5).content)
+                       for s in listing)
+        time.sleep(1)
+    return 0
+
+
+def page_weight(base: str) -> dict[str, int]:
+    sizes = {"html": len(requests.get(f"{base}/", timeout=5).content),
+             "css": len(requests.get(f"{base}/static/tablet.css", timeout=5).content),
+             "js": len(requests.get(f"{base}/static/tablet.js", timeout=5).content)}
+    return {**sizes, "total": sum(sizes.values())}
+
+
+def tap_taps(base: str, taps: int, screenshots: Path | None) -> list[float]:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium")
+        try:
+            page = browser.new_page(viewport={"width": 768, "height": 1024}, has_touch=True)
+            page.goto(base + "/")
+            page.get_by_label("PIN").fill(PIN)
+            page.get_by_role("button", name="Unlock").click()
+            first = page.get_by_role("button", name=re.compile("^" + SCENARIOS[0]))
+            expect(first).to_be_enabled()
+            for i in range(taps):
+                name = SCENARIOS[(i + 1) % len(SCENARIOS)]
+                before = page.evaluate("window.wallTimings.length")
+                page.get_by_role("button", name=re.compile("^" + re.escape(name))).tap()
+                deadline = time.monotonic() + 20
+                while page.evaluate("window.wallTimings.length") <= before:
+                    if time.monotonic() > deadline:
+                        raise SystemExit(f"the page never saw the switch to {name}")
+                    time.sleep(0.02)
+            timings = page.evaluate("window.wallTimings")
+            if screenshots is not None:
+                screenshots.mkdir(parents=True, exist_ok=True)
+                page.evaluate("window.scrollTo(0, 0)")
+                page.screenshot(path=str(screenshots / "tablet-portrait.png"))
+                page.set_viewport_size({"width": 1024, "height": 768})
+                time.sleep(1.0)
+                page.screenshot(path=str(screenshots / "tablet-landscape.png"))
+            return timings
+        finally:
+            browser.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--taps", type=int, default=20)
+    parser.add_argument("--screenshots", type=Path, help="save the page's screenshots here")
+    args = parser.parse_args()
+    http = f"127.0.0.1:{free_port_pair()}"
+    base = f"http://{http}"
+    with tempfile.TemporaryDirectory() as tmp:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "wallrenderer", "demo", "--headless", "--http", http,
+             "--token", "bench", "--pin", PIN, "--scenario", SCENARIOS[0], "--out-dir", tmp],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**__import__("os").environ, "XDG_CACHE_HOME": tmp})
+        try:
+            wait_healthy(base, 90)
+            thumbnails = wait_thumbnails(base, 180)
+            timings = tap_taps(base, args.taps, args.screenshots)
+            weight = page_weight(base)
+        finally:
+            demo.terminate()
+            demo.wait(timeout=30)
+    result = {
+        "tap_to_switch_ms": {"taps": len(timings),
+                             "median": round(float(np.median(timings)), 1),
+                             "p95": round(float(np.percentile(timings, 95)), 1),
+                             "max": round(float(np.max(timings)), 1)},
+        "page_bytes": {**weight, "thumbnails": thumbnails},
+    }
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

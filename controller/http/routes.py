@@ -1,0 +1,285 @@
+"""The wall's endpoints: scenarios, switches, status, health, tours, reload, sessions, live events.
+
+docs/http-api.md describes each for clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from controller.http.auth import change, read_body, who
+from controller.http.bodies import LoginBody, SwitchBody, TourStartBody, parse_body
+from controller.http.errors import ApiError, Closing, json_bytes, json_response
+from controller.http.sessions import COOKIE
+from controller.library import SAFE_SCREEN, UnknownScenario
+from wallrenderer.core.errors import WallError
+
+log = logging.getLogger("controller.http")
+
+HEALTH_TIMEOUT_S = 1.0
+EVENT_INTERVAL_S = 0.25  # how often a stream looks for news
+EVENT_KEEPALIVE_S = 5.0  # an unchanged status is sent again this often
+BUILTIN_TOUR = "all"
+
+
+def _api(request: Request):
+    return request.app.state.api
+
+
+async def get_scenarios(request: Request) -> Response:
+    """Scenario names with their thumbnail URLs, and the active one."""
+    api = _api(request)
+    controller = api.controller
+    names, active = await api.call(lambda: (sorted(controller.scenarios),
+                                            controller.scenario_name))
+    thumbs = api.thumbnails
+    return json_response({
+        "scenarios": [{"name": n, "thumbnail": thumbs.url(n) if thumbs else None} for n in names],
+        "active": active,
+    })
+
+
+async def get_thumbnail(request: Request) -> Response:
+    """A scenario's picture (404 until drawn)."""
+    thumbs = _api(request).thumbnails
+    png = thumbs.png(request.path_params["name"]) if thumbs else None
+    if png is None:
+        raise ApiError(404, f"no thumbnail for {request.path_params['name']!r} (yet)")
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=86400"})
+
+
+async def get_wall(request: Request) -> Response:
+    """The wall's panels as fractions of its canvas, for tiles laid out like the wall."""
+    from wallrenderer.core.layout.walls import wall_from_data
+
+    wall = wall_from_data(_api(request).controller.wall)
+    width, height = wall.canvas
+    return json_response({"name": wall.name, "canvas": list(wall.canvas), "panels": [
+        {"id": p.id, "rect": [p.rect.x / width, p.rect.y / height,
+                              (p.rect.right - p.rect.x) / width,
+                              (p.rect.bottom - p.rect.y) / height]} for p in wall.panels]})
+
+
+async def get_status(request: Request) -> Response:
+    """The controller's status, as `wallrenderer status --json`."""
+    api = _api(request)
+    return json_response(await api.call(api.controller.status))
+
+
+async def get_health(request: Request) -> Response:
+    """200 when the loop answers and every panel of the wall is connected, else 503 saying why."""
+    api = _api(request)
+    controller = api.controller
+    reasons = []
+    try:
+        status = await api.ask(lambda: controller.call(controller.status), HEALTH_TIMEOUT_S)
+    except (concurrent.futures.TimeoutError, Closing, WallError):
+        status = None
+        reasons.append(f"the controller loop did not answer within {HEALTH_TIMEOUT_S:g} s")
+    if status is not None:
+        rows = {r["id"]: r for r in status["renderers"]}
+        down = [d for d in controller.display_ids if not rows.get(d, {}).get("connected")]
+        if down:
+            reasons.append(f"renderer(s) not connected: {', '.join(down)}")
+    if reasons:
+        return json_response({"ok": False, "error": "; ".join(reasons), "reasons": reasons}, 503)
+    return json_response({"ok": True})
+
+
+@change
+async def post_scenario(request: Request) -> Response:
+    """Switch the wall; answers at commit."""
+    body = parse_body(await read_body(request), SwitchBody)
+    log.info("switch to %r requested over HTTP by %s", body.name, request.state.who)
+    return json_response(await _switch(_api(request), body.name))
+
+
+@change
+async def post_safe_screen(request: Request) -> Response:
+    """The neutral scenario on the whole wall in one switch; a running tour stops first."""
+    api = _api(request)
+    await read_body(request)
+    await api.call(api.controller.stop_tour)
+    log.warning("safe screen requested over HTTP by %s", request.state.who)
+    return json_response(await _switch(api, SAFE_SCREEN))
+
+
+async def _switch(api, name: str) -> dict:
+    try:
+        return await api.ask(lambda: api.controller.request_switch(name))
+    except UnknownScenario as exc:
+        raise ApiError(404, str(exc)) from None
+    except concurrent.futures.TimeoutError:
+        raise ApiError(504, f"the controller did not commit the switch to {name!r} within "
+                            f"{api.timeout_s:g} s; it may still take effect") from None
+    except Closing:
+        raise ApiError(503, "the controller is shutting down") from None
+
+
+@change
+async def post_reload(request: Request) -> Response:
+    """Read the scenario files again; refused files keep their previous version (422)."""
+    api = _api(request)
+    await read_body(request)
+    if api.library is None:
+        raise ApiError(404, "this controller was not started from scenario files")
+    try:
+        scenarios, report = await asyncio.to_thread(api.library.reload_into, api.controller)
+    except WallError as exc:
+        raise ApiError(422, f"nothing was reloaded: {exc}") from None
+    if api.thumbnails is not None:
+        api.thumbnails.update(api.controller.wall, scenarios)
+    log.info("scenarios reloaded by %s: %s", request.state.who, report)
+    if report["problems"]:
+        return json_response({"error": f"{len(report['problems'])} problem(s): refused files "
+                                       f"keep their previous version", **report}, 422)
+    return json_response(report)
+
+
+# --- tours ------------------------------------------------------------------------------
+
+
+async def get_tours(request: Request) -> Response:
+    """The tours there are, with their steps."""
+    api = _api(request)
+    names = await api.call(lambda: sorted(api.controller.scenarios))
+    return json_response({"tours": [{"name": BUILTIN_TOUR, "steps": [
+        {"scenario": n, "seconds": 30.0} for n in names]}]})
+
+
+@change
+async def post_tour_start(request: Request) -> Response:
+    """Start a tour by name, or of given scenarios."""
+    body = parse_body(await read_body(request), TourStartBody)
+    if body.name is not None and body.name != BUILTIN_TOUR:
+        raise ApiError(404, f"no tour {body.name!r} (have: {BUILTIN_TOUR})")
+    api = _api(request)
+    try:
+        result = await api.call(lambda: api.controller.start_tour(body.scenarios, body.seconds))
+    except UnknownScenario as exc:
+        raise ApiError(404, str(exc)) from None
+    return json_response(result)
+
+
+def _tour_action(action):
+    @change
+    async def endpoint(request: Request) -> Response:
+        api = _api(request)
+        await read_body(request)
+        try:
+            return json_response(await api.call(lambda: action(api.controller)))
+        except WallError as exc:
+            raise ApiError(409, str(exc)) from None
+
+    return endpoint
+
+
+# --- tablet sessions ----------------------------------------------------------------------
+
+
+async def post_session(request: Request) -> Response:
+    """Enter the PIN: a session cookie (HttpOnly, SameSite=Strict) for this tablet."""
+    body = parse_body(await read_body(request), LoginBody)
+    client = request.client.host if request.client else "?"
+    sessions = _api(request).sessions
+    try:
+        sid, session = sessions.login(client, body.pin, body.name or f"tablet {client}")
+    except ApiError as exc:
+        if exc.status == 403:
+            log.warning("wrong PIN from %s", client)
+        raise
+    log.info("tablet session %r opened from %s", session.name, client)
+    answer = json_response({"name": session.name, "expires": session.expires})
+    answer.set_cookie(COOKIE, sid, max_age=max(1, round(sessions.ttl_s)), path="/", httponly=True,
+                      samesite="strict")
+    return answer
+
+
+async def get_session(request: Request) -> Response:
+    """Whether this tablet is unlocked, and as whom."""
+    sessions = _api(request).sessions
+    session = sessions.lookup(request.cookies.get(COOKIE))
+    return json_response({"pin_required": sessions.enabled, "unlocked": session is not None,
+                          "name": session.name if session else None,
+                          "expires": session.expires if session else None})
+
+
+async def delete_session(request: Request) -> Response:
+    """Lock this tablet again."""
+    _api(request).sessions.logout(request.cookies.get(COOKIE))
+    answer = json_response({"unlocked": False})
+    answer.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
+    return answer
+
+
+# --- live events (server-sent) ------------------------------------------------------------
+
+
+async def get_events(request: Request) -> Response:
+    """The wall's status as server-sent events: at once, on every change, and every 5 s."""
+    api = _api(request)
+    unlocked = _unlocked(request)
+
+    async def stream():
+        last, sent_at = b"", 0.0
+        while not api.closing and not await request.is_disconnected():
+            try:
+                event = await api.call(lambda: _event(api, unlocked))
+            except ApiError:
+                return
+            data = json_bytes(event).strip()
+            if data != last or time.monotonic() - sent_at > EVENT_KEEPALIVE_S:
+                yield b"event: status\ndata: " + data + b"\n\n"
+                last, sent_at = data, time.monotonic()
+            await asyncio.sleep(EVENT_INTERVAL_S)
+
+    return StreamingResponse(stream(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _unlocked(request: Request) -> bool:
+    try:
+        who(request)
+    except ApiError:
+        return False
+    return True
+
+
+def _event(api, unlocked: bool) -> dict:
+    """One status event (controller thread); the queue length only for an unlocked page."""
+    controller = api.controller
+    status = controller.status()
+    status["scenarios"] = sorted(controller.scenarios)
+    pipeline = controller.pipeline
+    status["queue"] = len(pipeline.moderator.queue()) if pipeline and unlocked else None
+    status["preview"] = api.previews.version if api.previews else None
+    return status
+
+
+ROUTES = [
+    Route("/api/scenarios", get_scenarios, methods=["GET"]),
+    Route("/api/thumbnails/{name}.png", get_thumbnail, methods=["GET"]),
+    Route("/api/scenario", post_scenario, methods=["POST"]),
+    Route("/api/safe-screen", post_safe_screen, methods=["POST"]),
+    Route("/api/scenarios/reload", post_reload, methods=["POST"]),
+    Route("/api/status", get_status, methods=["GET"]),
+    Route("/api/wall", get_wall, methods=["GET"]),
+    Route("/api/health", get_health, methods=["GET"]),
+    Route("/api/events", get_events, methods=["GET"]),
+    Route("/api/tours", get_tours, methods=["GET"]),
+    Route("/api/tour/start", post_tour_start, methods=["POST"]),
+    Route("/api/tour/stop", _tour_action(lambda c: c.stop_tour()), methods=["POST"]),
+    Route("/api/tour/next", _tour_action(lambda c: c.step_tour(1)), methods=["POST"]),
+    Route("/api/tour/previous", _tour_action(lambda c: c.step_tour(-1)), methods=["POST"]),
+    Route("/api/tour/hold", _tour_action(lambda c: c.hold_tour()), methods=["POST"]),
+    Route("/api/session", post_session, methods=["POST"]),
+    Route("/api/session", get_session, methods=["GET"]),
+    Route("/api/session", delete_session, methods=["DELETE"]),
+]
