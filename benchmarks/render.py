@@ -10,6 +10,11 @@ volume figures 10 times a second, every other field once a second (new
 posts in the feed, a new point in the series), so the figures include the
 widgets' rebuilds, not only drawing. Each frame is timed to completion
 (`ctx.finish()`), so on a software rasteriser it is the real cost of a frame.
+
+With --previews, the renderer also answers the tablet's live preview as it
+does on a wall: once per PREVIEW_INTERVAL_S of frames it draws the frame again
+offscreen, reads it back and encodes the small JPEG; that cost is counted in
+the frame that pays it, and "mean_ms" shows what it adds per frame on average.
 """
 
 from __future__ import annotations
@@ -22,11 +27,13 @@ from typing import Any
 
 import numpy as np
 
+from controller.http.livewall import PREVIEW_INTERVAL_S, PREVIEW_SIDE
 from controller.library import default_wall_path, load_library
 from controller.sample import sample_frame, world_text
 from wallrenderer.core.layout.scenarios import scenario_from_data
+from wallrenderer.core.wallimage import encode_preview
 from wallrenderer.renderer.gl import create_headless_context, release_framebuffer
-from wallrenderer.renderer.scene import PanelView
+from wallrenderer.renderer.scene import PanelView, read_rgb
 
 FPS = 60
 # The monitoring scenario with a feed in the wall's languages (Arabic, Hebrew, Hindi,
@@ -65,8 +72,11 @@ def evolve(frame: dict[str, Any], i: int, rng: random.Random | None = None) -> d
 
 
 def measure(ctx, view: PanelView, fbo, data: dict, start: float, frames: int,
-            budget_s: float, rng: random.Random | None = None) -> list[float]:
+            budget_s: float, rng: random.Random | None = None,
+            preview_side: int | None = None) -> list[float]:
+    """Frame times; with `preview_side`, a live-preview answer once per preview interval."""
     times = []
+    every = round(PREVIEW_INTERVAL_S * FPS)
     deadline = time.perf_counter() + budget_s
     for i in range(frames):
         data = evolve(data, i, rng)
@@ -74,6 +84,9 @@ def measure(ctx, view: PanelView, fbo, data: dict, start: float, frames: int,
         begin = time.perf_counter()
         view.render(start + i / FPS, fbo)
         ctx.finish()
+        if preview_side is not None and i % every == every // 2:
+            view.render(start + i / FPS, fbo)
+            encode_preview(read_rgb(fbo), preview_side)
         times.append(time.perf_counter() - begin)
         if time.perf_counter() > deadline:
             break
@@ -85,6 +98,8 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=120, help="frames per panel at most")
     parser.add_argument("--budget", type=float, default=6.0, help="seconds per panel at most")
     parser.add_argument("--scenario", action="append", help="only these scenarios")
+    parser.add_argument("--previews", action="store_true",
+                        help="answer the tablet's live preview as a renderer does")
     args = parser.parse_args()
 
     library = load_library(default_wall_path())
@@ -93,6 +108,8 @@ def main() -> None:
     data = sample_frame(now)
     ctx = create_headless_context()
     results = {}
+    scale = PREVIEW_SIDE / max(wall.canvas)
+    preview_side = round(scale * max(max(p.resolution) for p in wall.panels))
     runs = [(name, name, data, False) for name in sorted(library.scenarios)]
     runs.append((MULTILINGUAL, "monitoring", multilingual(data), True))
     for name, scenario_name, frame, stream in runs:
@@ -105,11 +122,13 @@ def main() -> None:
             fbo = ctx.simple_framebuffer(view.panel.resolution)
             view.set_scenario(scenario)
             rng = random.Random(7) if stream else None
+            previews = preview_side if args.previews else None
             measure(ctx, view, fbo, frame, now, 10, args.budget, rng)
-            times = np.array(
-                measure(ctx, view, fbo, frame, now, args.frames, args.budget, rng)) * 1000
+            times = np.array(measure(ctx, view, fbo, frame, now, args.frames, args.budget,
+                                     rng, previews)) * 1000
             figures = {
                 "median_ms": round(float(np.median(times)), 3),
+                "mean_ms": round(float(np.mean(times)), 3),
                 "p95_ms": round(float(np.percentile(times, 95)), 3),
                 "draw_calls": view.draw_calls,
                 "frames": len(times),
@@ -125,6 +144,8 @@ def main() -> None:
         "scenarios": results,
         "wall": f"{wall.name} ({len(wall.panels)} panels of {wall.panels[0].resolution})",
         "renderer": ctx.info["GL_RENDERER"],
+        "previews": {"side": preview_side, "every_s": PREVIEW_INTERVAL_S} if args.previews
+        else None,
     }))
 
 

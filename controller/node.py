@@ -29,6 +29,7 @@ import zmq
 
 from controller.colour import set_panel_color
 from controller.library import UnknownScenario
+from controller.tours import Tour, Tours
 from wallrenderer.core.address import endpoints
 from wallrenderer.core.dataframe import apply_delta
 from wallrenderer.core.errors import WallError
@@ -43,12 +44,12 @@ RENDERER_GONE_S = 3.0
 CAPTURE_LEAD_S = 0.5
 MIN_CAPTURE_LEAD_S = 0.05
 CAPTURE_TIMEOUT_S = 20.0
+PREVIEW_LEAD_S = 0.15  # a preview's instant: soon, but after every renderer got the order
 SWITCH_ACK_WAIT_S = 0.38
 SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
 MAX_REQUESTS_PER_TURN = 500
-TOUR_SECONDS = 30.0
 # Sent whatever the scenario: the renderers' status line reads them.
 ALWAYS_SENT = frozenset({"sources", "brands", "own_brand"})
 # A scenario left at a switch keeps its data while it fades out (400 ms), and then some.
@@ -76,6 +77,8 @@ class _Capture:
     absent: list[str]
     paths: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    images: dict[str, str] = field(default_factory=dict)  # display -> base64 JPEG (inline)
+    future: Future | None = None  # set for captures asked in-process (capture_images)
 
 
 @dataclass
@@ -95,24 +98,7 @@ class _Switch:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "tick": self.tick}
 
 
-@dataclass
-class Tour:
-    """A visitor tour: scenarios shown in turn, `seconds` each."""
-
-    scenarios: list[str]
-    seconds: float
-    index: int
-    next_at: float
-
-    held: bool = False
-
-    def wire(self) -> dict[str, Any]:
-        current = self.scenarios[self.index] if self.index >= 0 else None
-        return {"scenarios": self.scenarios, "seconds": self.seconds, "current": current,
-                "held": self.held}
-
-
-class Controller:
+class Controller(Tours):
     """Publishes the layout to renderers, answers their requests, runs switches.
 
     All state belongs to the thread that calls `run()`; other threads (the HTTP
@@ -307,77 +293,6 @@ class Controller:
                 except Exception as exc:  # handed to the caller's thread
                     future.set_exception(exc)
 
-    # --- visitor tours (loop thread: call through `call()`) -----------------------------
-
-    def start_tour(self, names: list[str] | None = None, seconds: float = TOUR_SECONDS) -> dict:
-        """Cycle the wall through scenarios, each shown for `seconds`, until `stop_tour`.
-
-        While a tour runs, the feed follows the stricter tour moderation policy.
-
-        Raises:
-            UnknownScenario: a name the controller does not have.
-        """
-        names = list(names) if names else sorted(self.scenarios)
-        unknown = [n for n in names if n not in self.scenarios]
-        if unknown:
-            raise UnknownScenario(f"no scenario {', '.join(map(repr, unknown))} for the tour")
-        self.tour = Tour(names, seconds, index=-1, next_at=0.0)
-        if self.pipeline is not None:
-            self.pipeline.moderator.set_tour(True)
-        log.info("tour started: %s, %g s each", ", ".join(names), seconds)
-        self._advance_tour(time.time())
-        return self.tour.wire()
-
-    def stop_tour(self) -> dict:
-        """End the tour; the wall stays on the scenario it shows."""
-        was = self.tour.wire() if self.tour else None
-        self.tour = None
-        if self.pipeline is not None:
-            self.pipeline.moderator.set_tour(False)
-        return {"stopped": was is not None, "scenario": self.scenario_name}
-
-    def step_tour(self, steps: int) -> dict:
-        """Show the tour's next (1) or previous (-1) scenario now; a held tour stays held.
-
-        Raises:
-            WallError: no tour runs.
-        """
-        tour = self._running_tour()
-        tour.index = (tour.index + steps - 1) % len(tour.scenarios)
-        tour.next_at = 0.0
-        self._advance_tour(time.time(), force=True)
-        return tour.wire()
-
-    def hold_tour(self) -> dict:
-        """Keep the tour on its current scenario until held again (a toggle).
-
-        Raises:
-            WallError: no tour runs.
-        """
-        tour = self._running_tour()
-        tour.held = not tour.held
-        tour.next_at = time.time() + tour.seconds
-        return tour.wire()
-
-    def _running_tour(self) -> Tour:
-        if self.tour is None:
-            raise WallError("no tour is running: start one first")
-        return self.tour
-
-    def _advance_tour(self, now: float, force: bool = False) -> None:
-        tour = self.tour
-        if tour is None or (tour.held and not force) or now < tour.next_at:
-            return
-        if self._switch or self._queued_switches:
-            return
-        tour.index = (tour.index + 1) % len(tour.scenarios)
-        tour.next_at = now + tour.seconds
-        name = tour.scenarios[tour.index]
-        if name != self.scenario_name:
-            started: Future = Future()
-            started.set_running_or_notify_cancel()
-            self._queued_switches.append((name, started, now))
-
     # --- publishing -----------------------------------------------------------------
 
     def publish_data(self, delta: dict[str, Any]) -> bool:
@@ -515,7 +430,9 @@ class Controller:
             display = self._status(body).display
             for capture in self._captures:
                 if capture.at == body.get("at"):
-                    if body.get("path"):
+                    if body.get("image"):
+                        capture.images[display] = str(body["image"])
+                    elif body.get("path"):
                         capture.paths[display] = str(body["path"])
                     else:
                         capture.errors[display] = str(body.get("error"))
@@ -565,11 +482,24 @@ class Controller:
         status.last_seen = now
         return status
 
-    def _start_capture(self, client: list[bytes], body: dict) -> None:
+    def capture_images(self, max_side: int, wait_s: float) -> Future:
+        """Every connected renderer's frame for one shared instant, sent back small (any thread).
+
+        The future holds ``{"images": {display: base64 JPEG}, "missing": [...], "errors"}``
+        within `wait_s`; each image's longest side is at most `max_side` (0: native size).
+        """
+        future: Future = Future()
+        order = {"inline": max_side, "at": time.time() + PREVIEW_LEAD_S}
+        self.call(lambda: self._start_capture(None, order, future, wait_s))
+        return future
+
+    def _start_capture(self, client: list[bytes] | None, body: dict,
+                       future: Future | None = None, wait_s: float = CAPTURE_TIMEOUT_S) -> None:
         """Every connected renderer writes the frame for one shared instant, so the PNGs line up.
 
         Renderers that are not connected are reported missing at once rather than waited for.
-        The request may name the instant (`at`, controller clock, at least 50 ms ahead).
+        The request may name the instant (`at`, controller clock, at least 50 ms ahead), or
+        ask for the frames `inline` (their longest side) instead of files.
         """
         now = time.time()
         at = now + CAPTURE_LEAD_S
@@ -577,17 +507,23 @@ class Controller:
             at = max(now + MIN_CAPTURE_LEAD_S, float(body["at"]))
         expected = self._connected(now)
         absent = sorted(set(self.display_ids) - expected)
-        self._captures.append(_Capture(client, at, expected, at + CAPTURE_TIMEOUT_S, absent))
-        self._publish("capture", {"at": at, "dir": str(body.get("dir", "."))})
+        self._captures.append(_Capture(client, at, expected, at + wait_s, absent, future=future))
+        order = {"at": at, "dir": str(body.get("dir", "."))}
+        if isinstance(body.get("inline"), int) and not isinstance(body["inline"], bool):
+            order["inline"] = body["inline"]
+        self._publish("capture", order)
 
     def _finish_captures(self, now: float) -> None:
         for capture in list(self._captures):
-            answered = capture.paths.keys() | capture.errors.keys()
-            if capture.expected <= answered or now >= capture.deadline:
-                missing = sorted(capture.absent + list(capture.expected - capture.paths.keys()))
-                self._reply(capture.client, "reply", {
-                    "paths": capture.paths, "missing": missing, "errors": capture.errors,
-                })
+            shown = capture.paths.keys() | capture.images.keys()
+            if capture.expected <= shown | capture.errors.keys() or now >= capture.deadline:
+                missing = sorted(capture.absent + list(capture.expected - shown))
+                answer = {"paths": capture.paths, "missing": missing, "errors": capture.errors}
+                if capture.future is not None:
+                    if capture.future.set_running_or_notify_cancel():
+                        capture.future.set_result({**answer, "images": capture.images})
+                else:
+                    self._reply(capture.client, "reply", answer)
                 self._captures.remove(capture)
 
     def status(self) -> dict[str, Any]:

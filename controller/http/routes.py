@@ -17,6 +17,7 @@ from starlette.routing import Route
 from controller.http.auth import change, read_body, who
 from controller.http.bodies import LoginBody, SwitchBody, TourStartBody, parse_body
 from controller.http.errors import ApiError, Closing, json_bytes, json_response
+from controller.http.livewall import PREVIEW_INTERVAL_S, PREVIEW_SIDE
 from controller.http.sessions import COOKIE
 from controller.library import SAFE_SCREEN, UnknownScenario
 from wallrenderer.core.errors import WallError
@@ -65,6 +66,42 @@ async def get_wall(request: Request) -> Response:
         {"id": p.id, "rect": [p.rect.x / width, p.rect.y / height,
                               (p.rect.right - p.rect.x) / width,
                               (p.rect.bottom - p.rect.y) / height]} for p in wall.panels]})
+
+
+async def get_preview(request: Request) -> Response:
+    """The live wall picture (about 1 s old while a page watches; made now otherwise)."""
+    previews = _previews(request)
+    if previews.png is None or time.time() - previews.refreshed_at > 2 * PREVIEW_INTERVAL_S:
+        previews.png, previews.missing = await _compose(request, PREVIEW_SIDE)
+        previews.refreshed_at = time.time()
+    return _png(previews.png, previews.missing)
+
+
+async def get_snapshot(request: Request) -> Response:
+    """The whole wall as it is now, at full size, bezels drawn."""
+    return _png(*await _compose(request, 0))
+
+
+def _previews(request: Request):
+    previews = _api(request).previews
+    if previews is None:
+        raise ApiError(404, "this API has no live preview")
+    return previews
+
+
+async def _compose(request: Request, max_side: int) -> tuple[bytes, list[str]]:
+    api = _api(request)
+    try:
+        return await _previews(request).compose(api, max_side)
+    except concurrent.futures.TimeoutError:
+        raise ApiError(504, "the renderers' frames did not arrive in time") from None
+    except Closing:
+        raise ApiError(503, "the controller is shutting down") from None
+
+
+def _png(png: bytes, missing: list[str]) -> Response:
+    return Response(png, media_type="image/png", headers={
+        "Cache-Control": "no-store", "X-Missing-Panels": ",".join(missing)})
 
 
 async def get_status(request: Request) -> Response:
@@ -229,16 +266,22 @@ async def get_events(request: Request) -> Response:
 
     async def stream():
         last, sent_at = b"", 0.0
-        while not api.closing and not await request.is_disconnected():
-            try:
-                event = await api.call(lambda: _event(api, unlocked))
-            except ApiError:
-                return
-            data = json_bytes(event).strip()
-            if data != last or time.monotonic() - sent_at > EVENT_KEEPALIVE_S:
-                yield b"event: status\ndata: " + data + b"\n\n"
-                last, sent_at = data, time.monotonic()
-            await asyncio.sleep(EVENT_INTERVAL_S)
+        if api.previews is not None:
+            api.previews.watch(api)
+        try:
+            while not api.closing and not await request.is_disconnected():
+                try:
+                    event = await api.call(lambda: _event(api, unlocked))
+                except ApiError:
+                    return
+                data = json_bytes(event).strip()
+                if data != last or time.monotonic() - sent_at > EVENT_KEEPALIVE_S:
+                    yield b"event: status\ndata: " + data + b"\n\n"
+                    last, sent_at = data, time.monotonic()
+                await asyncio.sleep(EVENT_INTERVAL_S)
+        finally:
+            if api.previews is not None:
+                api.previews.unwatch()
 
     return StreamingResponse(stream(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
@@ -259,7 +302,8 @@ def _event(api, unlocked: bool) -> dict:
     status["scenarios"] = sorted(controller.scenarios)
     pipeline = controller.pipeline
     status["queue"] = len(pipeline.moderator.queue()) if pipeline and unlocked else None
-    status["preview"] = api.previews.version if api.previews else None
+    previews = api.previews
+    status["preview"] = previews.version if previews and previews.png else None
     return status
 
 
@@ -271,6 +315,8 @@ ROUTES = [
     Route("/api/scenarios/reload", post_reload, methods=["POST"]),
     Route("/api/status", get_status, methods=["GET"]),
     Route("/api/wall", get_wall, methods=["GET"]),
+    Route("/api/preview.png", get_preview, methods=["GET"]),
+    Route("/api/snapshot.png", get_snapshot, methods=["GET"]),
     Route("/api/health", get_health, methods=["GET"]),
     Route("/api/events", get_events, methods=["GET"]),
     Route("/api/tours", get_tours, methods=["GET"]),

@@ -244,13 +244,15 @@ def start_http_api(controller, bind: str, cli_token: str | None, cli_pin: str | 
     Raises:
         WallError: bad address, or it cannot be bound.
     """
+    from controller.http.livewall import WallPreview
     from controller.http.thumbnails import Thumbnails
 
     host, port = parse_address(bind, DEFAULT_HTTP_PORT)
     host = host.strip("[]")
     token, generated = resolve_token(cli_token)
     thumbnails = Thumbnails(thumbnails_dir) if library and thumbnails_dir else None
-    api = HttpApi(controller, host, port, token, resolve_pin(cli_pin), library, thumbnails)
+    api = HttpApi(controller, host, port, token, resolve_pin(cli_pin), library, thumbnails,
+                  WallPreview(controller))
     api.start()
     if thumbnails is not None:
         thumbnails.start(controller.wall, controller.scenarios)

@@ -6,7 +6,9 @@ accessible names, which are the page's contract with scripts.
 
 from __future__ import annotations
 
+import io
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +19,10 @@ from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
+from controller.http.livewall import MISSING_RGB
 from wallrenderer.core.client import control_request
+from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.core.wallimage import BEZEL_RGB
 
 CHROMIUM = Path("/usr/bin/chromium")
 PIN = "1357"
@@ -38,12 +43,12 @@ def wall(tmp_path, spawn):
     spawn(wall_command("controller", "--wall", str(wall_file), "--scenarios",
                        str(tmp_path / "scenarios"), "--bind", connect,
                        "--http", f"127.0.0.1:{http}", "--token", "t", "--pin", PIN))
-    for display in DISPLAYS:
-        spawn(wall_command("renderer", "--connect", connect, "--display", display,
-                           "--headless", "--fps", "20"))
+    renderers = {display: spawn(wall_command("renderer", "--connect", connect, "--display",
+                                             display, "--headless", "--fps", "20"))
+                 for display in DISPLAYS}
     base = f"http://127.0.0.1:{http}"
     wait_for(lambda: _healthy(base), 60, "every renderer to connect")
-    return connect, base
+    return connect, base, renderers
 
 
 def _healthy(base: str) -> bool:
@@ -56,7 +61,7 @@ def _healthy(base: str) -> bool:
 def test_a_tap_on_the_tablet_switches_every_panel(wall, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    connect, base = wall
+    connect, base, _ = wall
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM))
         try:
@@ -88,3 +93,38 @@ def test_a_tap_on_the_tablet_switches_every_panel(wall, tmp_path):
     for path in shot["paths"].values():
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)
         assert (image == (0, 255, 0)).all(axis=-1).mean() > 0.99
+
+
+def test_the_wall_picture_has_the_bezels_of_the_wall_file_and_shows_a_dead_panel_as_missing(
+        wall):
+    connect, base, renderers = wall
+    switched = requests.post(f"{base}/api/scenario", json={"name": "green"},
+                             headers={"Authorization": "Bearer t"}, timeout=10)
+    assert switched.status_code == 200
+    time.sleep(max(0.0, switched.json()["activates_at"] - time.time()) + 1.0)  # and its fade
+    geometry = wall_from_data(SMALL_GRID_WALL)
+    snapshot = requests.get(f"{base}/api/snapshot.png", timeout=30)
+    assert snapshot.status_code == 200 and snapshot.headers["X-Missing-Panels"] == ""
+    image = np.asarray(Image.open(io.BytesIO(snapshot.content)).convert("RGB")).astype(int)
+    assert (image.shape[1], image.shape[0]) == geometry.canvas
+    left, right = geometry.panel("r0c0").rect, geometry.panel("r0c1").rect
+    top, bottom = geometry.panel("r0c0").rect, geometry.panel("r1c0").rect
+    assert right.x - left.right >= 5 and bottom.y - top.bottom >= 3, "the wall file has gaps"
+    for panel in geometry.panels:
+        r = panel.rect
+        inside = image[r.y + 2:r.bottom - 2, r.x + 2:r.right - 2]
+        assert (np.abs(inside - (0, 255, 0)).max(axis=-1) < 40).mean() > 0.98, panel.id
+    assert (image[:, left.right + 1:right.x - 1] == BEZEL_RGB).all(), "a dark column gap"
+    assert (image[top.bottom + 1:bottom.y - 1, :] == BEZEL_RGB).all(), "a dark row gap"
+
+    renderers["r1c1"].kill()
+    wait_for(lambda: not _healthy(base), 10, "the controller to notice the dead renderer")
+    preview = requests.get(f"{base}/api/preview.png", timeout=30)
+    assert preview.headers["X-Missing-Panels"] == "r1c1"
+    small = np.asarray(Image.open(io.BytesIO(preview.content)).convert("RGB")).astype(int)
+    scale = small.shape[1] / geometry.canvas[0]
+    dead = geometry.panel("r1c1").rect
+    area = small[round(dead.y * scale) + 2:round(dead.bottom * scale) - 2,
+                 round(dead.x * scale) + 2:round(dead.right * scale) - 2]
+    assert (area == MISSING_RGB).all(axis=-1).mean() > 0.3, "hatched, not its last frame"
+    assert not (np.abs(area - (0, 255, 0)).max(axis=-1) < 40).any()

@@ -40,12 +40,15 @@ class Message:
     (phase one of a switch: ``id``, ``name``, ``scenario``), ``commit``
     (``id``, ``tick``: show it from that tick on), ``data`` (a data frame).
     Not sequenced: ``hb`` (heartbeat carrying the last sequence number),
-    ``capture`` (write a PNG of the frame for shared time ``at``), and on the
+    ``capture`` (write a PNG of the frame for shared time ``at``; with ``inline``,
+    send it back as a base64 JPEG of at most that many pixels a side instead,
+    for the tablet's live preview), and on the
     request socket ``snapshot`` (answer to ``hello``, same body as ``state``)
     and ``pong`` (clock exchange, answer to ``ping``). Renderer to controller:
     ``hello``, ``ping``, ``report`` (frame statistics), ``ack`` (switch
-    prepared), ``captured``. Control clients (``wallrenderer demo``, ``wallrenderer status``)
-    send ``capture`` and ``status`` and get ``reply``.
+    prepared), ``captured`` (``path``, ``image`` or ``error``). Control clients
+    (``wallrenderer demo``, ``wallrenderer status``) send ``capture`` and
+    ``status`` and get ``reply``.
     The whole message may not exceed ``MAX_MESSAGE_BYTES``.
     """
 

@@ -47,3 +47,44 @@ def compose_wall(wall: Wall, frames: dict[str, np.ndarray], max_side: int = 4096
         resized = Image.fromarray(mounted).resize((x1 - x0, y1 - y0), Image.Resampling.BOX)
         out[y0:y1, x0:x1] = np.asarray(resized)
     return out
+
+
+PREVIEW_QUALITY = 80
+
+
+def encode_preview(frame: np.ndarray, max_side: int) -> str:
+    """A panel's frame as a small base64 JPEG for the live preview (0: native size).
+
+    JPEG keeps a 1080p panel under a megabyte even at native size, so a whole
+    frame fits one link message.
+    """
+    import base64
+    import io
+
+    from PIL import Image
+
+    image = Image.fromarray(frame)
+    if max_side and max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=PREVIEW_QUALITY)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def decode_preview(text: str) -> np.ndarray:
+    """The (H, W, 3) frame of `encode_preview`.
+
+    Raises:
+        ValueError: not a base64 image.
+    """
+    import base64
+    import binascii
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(base64.b64decode(text, validate=True))) as image:
+            return np.asarray(image.convert("RGB"))
+    except (binascii.Error, UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"not a preview image: {exc}") from None

@@ -24,6 +24,7 @@ from wallrenderer.core.layout.walls import wall_from_data
 from wallrenderer.core.protocol import Message
 from wallrenderer.core.security import CurveClient
 from wallrenderer.core.timing import next_tick, tick_at, ticks_per_frame, time_of
+from wallrenderer.core.wallimage import encode_preview
 from wallrenderer.renderer import glyphs
 from wallrenderer.renderer.gl import (
     WindowPlacement,
@@ -215,7 +216,8 @@ class Renderer:
         elif kind == "clock":
             self.clock_offset, self.clock_error = body["offset"], body["error"]
         elif kind == "capture":
-            self.pending_captures.append({"at": float(body["at"]), "dir": str(body["dir"])})
+            self.pending_captures.append({"at": float(body["at"]), "dir": str(body["dir"]),
+                                          "inline": body.get("inline")})
         elif kind == "link":
             self.stale_since = body.get("stale_since")
             self._show_status()
@@ -395,6 +397,10 @@ class Renderer:
             self.pending_captures.remove(order)
             fbo = self._offscreen()
             self._draw(order["at"] + self.latency_s, fbo)
+            if isinstance(order["inline"], int):  # the live preview: a small image, no file
+                image = encode_preview(read_rgb(fbo), order["inline"])
+                self.link.send("captured", {"at": order["at"], "image": image})
+                continue
             path = Path(order["dir"]) / f"{self.options.display}.png"
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
