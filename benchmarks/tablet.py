@@ -9,7 +9,9 @@ With --screenshots DIR it also saves the page in portrait and landscape.
 
 Prints one JSON object as its last line:
 {"tap_to_switch_ms": {"taps": 20, "median": ..., "p95": ...},
- "page_bytes": {"html": ..., "css": ..., "js": ..., "total": ..., "thumbnails": ...}}
+ "page_bytes": {"html": ..., "css": ..., "js": ..., "total": ..., "thumbnails": ...},
+ "preview_refresh": {"median_s": ..., "max_s": ..., "png_bytes": ...}}
+The preview refresh is measured on the event stream, as the page sees it.
 """
 
 from __future__ import annotations
@@ -54,6 +56,26 @@ def wait_thumbnails(base: str, timeout: float) -> int:
                        for s in listing)
         time.sleep(1)
     return 0
+
+
+def preview_interval(base: str, seconds: float = 10.0) -> dict[str, float]:
+    """Watch the event stream as the page does: how often the live preview is refreshed."""
+    seen: list[float] = []
+    last = None
+    deadline = time.monotonic() + seconds
+    with requests.get(f"{base}/api/events", stream=True, timeout=10) as stream:
+        for line in stream.iter_lines():
+            if line.startswith(b"data: "):
+                version = json.loads(line[6:])["preview"]
+                if version is not None and version != last:
+                    seen.append(time.monotonic())
+                    last = version
+            if time.monotonic() > deadline:
+                break
+    gaps = np.diff(seen) if len(seen) > 1 else np.array([float("nan")])
+    size = len(requests.get(f"{base}/api/preview.png", timeout=10).content)
+    return {"median_s": round(float(np.median(gaps)), 2), "max_s": round(float(np.max(gaps)), 2),
+            "png_bytes": size}
 
 
 def page_weight(base: str) -> dict[str, int]:
@@ -115,6 +137,7 @@ def main() -> None:
             thumbnails = wait_thumbnails(base, 180)
             timings = tap_taps(base, args.taps, args.screenshots)
             weight = page_weight(base)
+            preview = preview_interval(base)
         finally:
             demo.terminate()
             demo.wait(timeout=30)
@@ -124,6 +147,7 @@ def main() -> None:
                              "p95": round(float(np.percentile(timings, 95)), 1),
                              "max": round(float(np.max(timings)), 1)},
         "page_bytes": {**weight, "thumbnails": thumbnails},
+        "preview_refresh": preview,
     }
     print(json.dumps(result))
 
