@@ -39,6 +39,7 @@ FPS = 60
 # The monitoring scenario with a feed in the wall's languages (Arabic, Hebrew, Hindi,
 # Thai, CJK, colour emoji...), a new post every second.
 MULTILINGUAL = "multilingual-feed"
+PREVIEW_COSTS: list[float] = []  # seconds per preview answer, over every panel measured
 
 
 def multilingual(frame: dict[str, Any], seed: int = 13) -> dict[str, Any]:
@@ -85,8 +86,10 @@ def measure(ctx, view: PanelView, fbo, data: dict, start: float, frames: int,
         view.render(start + i / FPS, fbo)
         ctx.finish()
         if preview_side is not None and i % every == every // 2:
+            answered = time.perf_counter()
             view.render(start + i / FPS, fbo)
             encode_preview(read_rgb(fbo), preview_side)
+            PREVIEW_COSTS.append(time.perf_counter() - answered)
         times.append(time.perf_counter() - begin)
         if time.perf_counter() > deadline:
             break
@@ -144,8 +147,9 @@ def main() -> None:
         "scenarios": results,
         "wall": f"{wall.name} ({len(wall.panels)} panels of {wall.panels[0].resolution})",
         "renderer": ctx.info["GL_RENDERER"],
-        "previews": {"side": preview_side, "every_s": PREVIEW_INTERVAL_S} if args.previews
-        else None,
+        "previews": {"side": preview_side, "every_s": PREVIEW_INTERVAL_S,
+                     "answer_ms": round(1000 * float(np.median(PREVIEW_COSTS)), 3)}
+        if PREVIEW_COSTS else None,
     }))
 
 
