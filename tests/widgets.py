@@ -23,10 +23,13 @@ BACKGROUND = "#000000"
 SAMPLE_NOW = 1_795_000_000.0
 
 
-def widget_scene(wall: Wall, widgets: list[dict[str, Any]], theme: dict | None = None):
+def widget_scene(wall: Wall, widgets: list[dict[str, Any]], theme: dict | None = None,
+                 locale: str | None = None):
     body: dict[str, Any] = {"name": "t", "background": BACKGROUND, "widgets": widgets}
     if theme:
         body["theme"] = theme
+    if locale:
+        body["locale"] = locale
     return scenario_from_data({"scenario": body}, wall=wall)
 
 
@@ -75,14 +78,15 @@ def region(wall: Wall, frames: dict[str, np.ndarray], box: Rect) -> np.ndarray:
 class Built:
     """A widget's view on WIDGET_WALL, built without GL so its Draw output can be read."""
 
-    def __init__(self, widget):
+    def __init__(self, widget, locale: str | None = None):
         wall = wall_from_data(WIDGET_WALL)
-        scenario = widget_scene(wall, [widget])
+        scenario = widget_scene(wall, [widget], locale=locale)
         spec = scenario.widgets[0]
         self.box = widget_rect(spec, wall)
         self.panel = next(p for p in wall.panels if p.rect.intersects(self.box))
         panel_h = min(p.rect.h for p in wall.panels)
-        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
+        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h,
+                                        scenario.locale)
         self.wall = wall
         self.view = VIEWS[spec.kind](spec, self.box, self.theme)
 

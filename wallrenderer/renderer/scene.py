@@ -135,7 +135,8 @@ class PanelView:
         self.scenario = scenario
         self.background = scenario.background
         panel_h = min(p.rect.h for p in self.wall.panels)
-        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h)
+        self.theme = Theme.for_scenario(scenario.theme, scenario.background, panel_h,
+                                        scenario.locale)
         self._testcard_grid = None
         self._static.drop()
         self._static_texts = []

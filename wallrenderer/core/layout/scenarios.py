@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, Strict
+from pydantic import AfterValidator, Field, Strict
 
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.geometry import GeometryError, Wall
 from wallrenderer.core.layout.fields import BLACK, RGBA, Color, Model, Name
 from wallrenderer.core.layout.images import embed_images
 from wallrenderer.core.layout.kinds import WIDGET_KINDS
+from wallrenderer.core.layout.locales import check_locale
 from wallrenderer.core.layout.placement import Widget, cells_on, widget_rect
 from wallrenderer.core.layout.problems import (
     Doc,
@@ -55,6 +56,7 @@ class ThemeModel(Model):
 
 class _ScenarioModel(Model):
     name: Name
+    locale: Annotated[str, Strict(), AfterValidator(check_locale)] | None = None
     background: Color = BLACK
     theme: ThemeModel = ThemeModel()
     widgets: tuple[Any, ...] = ()  # each is validated by its kind's model
@@ -73,6 +75,7 @@ class Scenario:
     widgets: tuple[Widget, ...]
     source: str
     theme: ThemeModel = ThemeModel()
+    locale: str | None = None
 
     def fields(self) -> frozenset[str]:
         """Data-frame keys its widgets draw from, so the controller sends only those."""
@@ -105,6 +108,7 @@ def build_scenario(doc: Doc, walls: Sequence[Wall]) -> tuple[Scenario | None, li
         widgets=tuple(widgets),
         source=doc.source,
         theme=model.scenario.theme,
+        locale=model.scenario.locale,
     )
     return scenario, report.problems
 

@@ -20,6 +20,7 @@ from wallrenderer.core.layout.kinds import AlertWidget
 from wallrenderer.renderer import fonts
 from wallrenderer.renderer.widgets.base import Draw, Motion, WidgetView, finite_number
 from wallrenderer.renderer.widgets.theme import Theme, luminance, with_alpha
+from wallrenderer.renderer.widgets.wording import ago
 
 PULSE_PERIOD_S = 2.0
 PULSE_LOW = 0.75
@@ -28,15 +29,6 @@ HEADLINES = {"negative": "Negative sentiment spike", "volume": "Mention volume s
 BANNER_LEVELS = (("title", "label", "body"), ("title", "body", "body"),
                  ("title", "caption", "caption"), ("label", "caption", "caption"))
 SEPARATOR = " \u00b7 "
-
-
-def ago(seconds: float) -> str:
-    """How long ago, as said on a wall: just now, 12 min ago, 3 h ago."""
-    if seconds < 60:
-        return "just now"
-    if seconds < 90 * 60:
-        return f"{seconds // 60:.0f} min ago"
-    return f"{seconds / 3600:.0f} h ago"
 
 
 def readable_on(background: RGBA, candidates: Iterable[RGBA]) -> RGBA:
@@ -82,7 +74,7 @@ class AlertView(WidgetView):
         shown_ago = None
         if alert is not None:
             since = finite_number(alert.get("acknowledged_at") or alert.get("started_at"))
-            shown_ago = None if since is None else ago(t - since)
+            shown_ago = None if since is None else ago(t - since, self.theme.locale)
         return (data.get("alerts"), shown_ago)
 
     def build(self, draw: Draw, data: dict[str, Any], t: float) -> None:
@@ -134,9 +126,15 @@ class AlertView(WidgetView):
         who = alert.get("acknowledged_by")
         when = finite_number(alert.get("acknowledged_at"))
         text = f"Acknowledged by {who}"
-        details = [ago(t - when) if when is not None else "", str(alert.get("brand") or ""),
+        shown = ago(t - when, self.theme.locale) if when is not None else ""
+        details = [shown, str(alert.get("brand") or ""),
                    HEADLINES.get(str(alert.get("kind")), "Alert").lower()]
         self._strip(draw, text, SEPARATOR.join(d for d in details if d), self.theme.text_dim)
+
+    def _started(self, seconds: float) -> str:
+        """"started 12 min ago"; with a locale, the locale's own "il y a 12 min" alone."""
+        locale = self.theme.locale
+        return ago(seconds, locale) if locale else f"started {ago(seconds)}"
 
     def _banner(self, draw: Draw, alert: dict[str, Any], others: int, t: float) -> None:
         theme, u = self.theme, self.theme.unit
@@ -156,7 +154,7 @@ class AlertView(WidgetView):
         gap = 0.6 * u
         content = Rect(inner.x + icon + gap, inner.y, inner.w - icon - gap, inner.h)
         started = finite_number(alert.get("started_at"))
-        when = "" if started is None else f"started {ago(t - started)}"
+        when = "" if started is None else self._started(t - started)
         if others:
             when = f"{when}{SEPARATOR}+{others} more" if when else f"+{others} more"
         brand = str(alert.get("brand") or "")

@@ -81,7 +81,7 @@ class BarsView(WidgetView):
             return
         entries = entries[:rows]
         row_h = min(body.h / rows, MAX_ROW_UNITS * unit)
-        texts = [format_value(v, self.spec.format) for _, v, _ in entries]
+        texts = [format_value(v, self.spec.format, self.theme.locale) for _, v, _ in entries]
         largest = entries[0][1] if entries[0][1] > 0 else 1.0
         stacked = row_h >= STACKED_ROW_UNITS * unit
         layout = self._stacked if stacked else self._inline

@@ -28,6 +28,8 @@ from wallrenderer.core.layout.fields import RGBA
 from wallrenderer.core.layout.placement import Widget
 from wallrenderer.renderer import shaping
 from wallrenderer.renderer.widgets.theme import Theme
+from wallrenderer.renderer.widgets.wording import count as format_count
+from wallrenderer.renderer.widgets.wording import duration as format_duration
 
 TAU = 2 * math.pi
 TRANSPARENT: RGBA = (0.0, 0.0, 0.0, 0.0)
@@ -39,6 +41,7 @@ BOX, SEGMENT, RING, TRIANGLE = 0.0, 1.0, 2.0, 3.0
 # Groups a single widget may allocate (group 0 of each widget is its static group).
 GROUPS_PER_WIDGET = 64
 ELLIPSIS = "\u2026"
+__all__ = ["format_count", "format_duration"]  # the wall's formatters, re-exported
 
 
 @dataclass(frozen=True)
@@ -448,29 +451,6 @@ class WidgetView:
         draw.text(text, Rect(box.x, box.y, box.w, height), self.theme.text_dim, "left", size)
         gap = 0.4 * self.theme.unit
         return Rect(box.x, box.y + height + gap, box.w, max(0.0, box.h - height - gap))
-
-
-def format_count(value: float | None) -> str:
-    """Compact counts for a wall: 950, 12.3k, 4.1M (a dash when unknown)."""
-    if value is None:
-        return "\u2013"
-    value = float(value)
-    for limit, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= limit:
-            scaled = value / limit
-            return f"{scaled:.1f}{suffix}" if abs(scaled) < 100 else f"{scaled:.0f}{suffix}"
-    return f"{value:.0f}"
-
-
-def format_duration(seconds: float | None) -> str:
-    """45 s, 12 min, 3.5 h (a dash when unknown)."""
-    if seconds is None:
-        return "\u2013"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 # What a widget says before its data has arrived (or when the frame lacks it).

@@ -4,6 +4,7 @@ Times come from the shared wall clock `t` (never the machine's own clock), so
 every panel turns the minute at the same frame; the widget rebuilds once a
 minute (once a second with `seconds: true`). Zone names are IANA names
 checked when the scenario is loaded, so a typo is reported with its line.
+Day and month names follow the scenario's `locale` (English without one).
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from wallrenderer.core.geometry import Rect
 from wallrenderer.core.layout.kinds import ClockWidget
 from wallrenderer.renderer.widgets.base import Draw, WidgetView
 from wallrenderer.renderer.widgets.theme import Theme
+from wallrenderer.renderer.widgets.wording import date_forms
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
 # Local hours drawn as day (a sun); the others get a moon.
 DAY_HOURS = range(7, 19)
 
@@ -29,19 +28,6 @@ def local_time(t: float, tz: str | None) -> datetime:
     zone: tzinfo | None = ZoneInfo(tz) if tz else None
     moment = datetime.fromtimestamp(t, zone)
     return moment if zone else moment.astimezone()
-
-
-def date_forms(moment: datetime) -> tuple[str, ...]:
-    """The date from longest to shortest, in English whatever the machine's locale.
-
-    Tuesday 19 November 2026, Tuesday 19 November, Tue 19 Nov.
-    """
-    weekday, month = WEEKDAYS[moment.weekday()], MONTHS[moment.month - 1]
-    return (
-        f"{weekday} {moment.day} {month} {moment.year}",
-        f"{weekday} {moment.day} {month}",
-        f"{weekday[:3]} {moment.day} {month[:3]}",
-    )
 
 
 class ClockView(WidgetView):
@@ -92,7 +78,7 @@ class ClockView(WidgetView):
         top = box.y + (box.h - time_h - date_h) / 2
         draw.text(here.strftime(fmt), Rect(box.x, top, box.w, time_h), theme.text, "center",
                   max_size=theme.size("hero"))
-        forms = date_forms(here)
+        forms = date_forms(here, theme.locale)
         date = next((d for d in forms if draw.measure(d, date_size)[0] <= box.w), forms[-1])
         date = draw.truncate(date, box.w, date_size)
         draw.text(date, Rect(box.x, top + time_h, box.w, date_h), theme.text_dim, "center",

@@ -22,6 +22,7 @@ from wallrenderer.renderer.widgets.base import (
     split,
 )
 from wallrenderer.renderer.widgets.theme import Theme, luminance, mix, with_alpha
+from wallrenderer.renderer.widgets.wording import age
 
 # VADER's own thresholds, as the aggregation counts positive and negative mentions.
 NEGATIVE_BELOW = -0.05
@@ -54,7 +55,7 @@ class _Post:
     own: bool
 
 
-def _post(raw: dict[str, Any]) -> _Post:
+def _post(raw: dict[str, Any], locale: str | None) -> _Post:
     handle = one_line(raw.get("handle")).lstrip("@")
     name = one_line(raw.get("author")) or handle
     initials = "".join(word[0] for word in name.split()[:2]).upper() or "?"
@@ -62,7 +63,7 @@ def _post(raw: dict[str, Any]) -> _Post:
     meta = [f"@{handle}"] if handle else []
     followers = finite_number(raw.get("followers"))
     if followers is not None:
-        meta.append(f"{format_count(followers)} followers")
+        meta.append(f"{format_count(followers, locale)} followers")
     text = one_line(raw.get("text"))
     return _Post(
         key=str(raw.get("id") or (handle, raw.get("time"), text)),
@@ -74,18 +75,6 @@ def _post(raw: dict[str, Any]) -> _Post:
         sentiment=finite_number(raw.get("sentiment")),
         own=raw.get("own") is True,
     )
-
-
-def age_label(seconds: float | None) -> str:
-    """How long ago, as a wall reads it: now, 12 s, 4 min, 2 h, 3 d (empty when unknown)."""
-    if seconds is None:
-        return ""
-    if seconds < 1:
-        return "now"
-    for limit, step, unit in ((60, 1, "s"), (3600, 60, "min"), (86400, 3600, "h")):
-        if seconds < limit:
-            return f"{int(seconds // step)} {unit}"
-    return f"{int(seconds // 86400)} d"
 
 
 def sentiment_tint(theme: Theme, score: float | None) -> RGBA:
@@ -195,7 +184,7 @@ class FeedView(WidgetView):
                 isinstance(tags, list) and tag in (str(h).lower() for h in tags)
             ):
                 continue
-            posts.append(_post(raw))
+            posts.append(_post(raw, self.theme.locale))
         return posts
 
     # ------------------------------------------------------------------ layout
@@ -293,9 +282,9 @@ class FeedView(WidgetView):
         self._avatar(draw, post, avatar, group, metrics.text_size)
         name_x = avatar.right + 0.4 * unit
         name_w = row.right - pad - name_x
-        age = age_label(None if post.time is None else self._now - post.time)
-        age_w = draw.measure(age, metrics.meta_size)[0] + 0.4 * unit if age else 0.0
-        draw.text(age, Rect(name_x, top, name_w, metrics.name), theme.text_dim, "right",
+        shown_age = age(None if post.time is None else self._now - post.time, theme.locale)
+        age_w = draw.measure(shown_age, metrics.meta_size)[0] + 0.4 * unit if shown_age else 0.0
+        draw.text(shown_age, Rect(name_x, top, name_w, metrics.name), theme.text_dim, "right",
                   metrics.meta_size, group)
         draw.text(draw.truncate(post.author, name_w - age_w, metrics.name_size),
                   Rect(name_x, top, name_w - age_w, metrics.name), theme.text, "left",

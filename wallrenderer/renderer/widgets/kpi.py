@@ -17,20 +17,21 @@ from wallrenderer.renderer.widgets.base import (
     lookup,
     split,
 )
+from wallrenderer.renderer.widgets.wording import number, percent
 
 
-def format_value(value: Any, fmt: str) -> str:
-    """A figure as a wall shows it; a dash when the frame does not have it (yet)."""
+def format_value(value: Any, fmt: str, locale: str | None = None) -> str:
+    """A figure as a wall shows it, in `locale`; a dash when the frame does not have it (yet)."""
     value = finite_number(value)
     if value is None:
         return "\u2013"
     if fmt == "percent":
-        return f"{100 * value:.0f}%"
+        return percent(value, locale)
     if fmt == "duration":
-        return format_duration(value)
+        return format_duration(value, locale)
     if fmt == "number":
-        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
-    return format_count(value)
+        return number(value, locale)
+    return format_count(value, locale)
 
 
 class KpiView(WidgetView):
@@ -47,7 +48,7 @@ class KpiView(WidgetView):
         weights = [1.0, 3.2, 1.0] + ([1.6] if has_spark else [])
         rows = split(inner, weights, gap=0.2 * theme.unit)
         draw.text(spec.label, rows[0], theme.text_dim, "left", max_size=theme.size("title"))
-        shown = format_value(value, spec.format)
+        shown = format_value(value, spec.format, theme.locale)
         if spec.unit and shown != "\u2013":
             shown = f"{shown} {spec.unit}"
         draw.text(shown, rows[1], theme.text, "left", max_size=theme.size("hero"))

@@ -70,9 +70,9 @@ class LeaderboardView(WidgetView):
             draw.text(str(index + 1), cells[0], theme.text_dim, "right", label)
             self._movement(draw, cells[1], author, index + 1)
             self._who(draw, cells[2], entry, author[1], two_lines)
-            draw.text(format_count(finite_number(entry.get("followers"))), cells[3], theme.text_dim,
-                      "right", label)
-            reach = format_count(finite_number(entry.get("reach")))
+            followers = format_count(finite_number(entry.get("followers")), theme.locale)
+            draw.text(followers, cells[3], theme.text_dim, "right", label)
+            reach = format_count(finite_number(entry.get("reach")), theme.locale)
             draw.text(reach, cells[4], theme.text, "right", label)
 
     def _remember(self, entries: list[tuple[Author, dict]]) -> None:

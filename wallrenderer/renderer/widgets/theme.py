@@ -52,12 +52,17 @@ class Theme:
     series: tuple[RGBA, ...] = OKABE_ITO
     font: str | None = None
     unit: float = 36.0
+    locale: str | None = None
 
     @classmethod
-    def for_scenario(cls, model: ThemeModel, background: RGBA, panel_height: float) -> Theme:
-        """The default theme with a scenario's overrides, sized for the wall's panels."""
+    def for_scenario(cls, model: ThemeModel, background: RGBA, panel_height: float,
+                     locale: str | None = None) -> Theme:
+        """The default theme with a scenario's overrides, sized for the wall's panels.
+
+        `locale` is the scenario's: the widgets' dates, relative times and numbers follow it.
+        """
         colors = {k: v for k, v in model.colors.model_dump().items() if v is not None}
-        theme = cls(background=background, font=model.font,
+        theme = cls(background=background, font=model.font, locale=locale,
                     unit=panel_height / UNITS_PER_PANEL_HEIGHT * model.font_scale)
         if model.series:
             theme = replace(theme, series=tuple(model.series))

@@ -418,7 +418,7 @@ class MapView(WidgetView):
         known = self.world.number(code) is not None
         color = self.palette.ramp(value) if known else theme.text_dim
         draw.ring(row.x + dot / 2, row.y + row.h / 2, dot / 2, 0.0, color)
-        count = format_count(n)
+        count = format_count(n, self.theme.locale)
         count_w = draw.measure(count, size)[0]
         draw.text(count, Rect(row.right - count_w - 1, row.y, count_w + 1, row.h), theme.text,
                   "right", size)
@@ -435,7 +435,7 @@ class MapView(WidgetView):
         """The colour ramp, between one mention and the busiest country's count."""
         theme = self.theme
         size = theme.size("body")
-        top = format_count(busiest)
+        top = format_count(busiest, self.theme.locale)
         low_w, top_w = draw.measure("1", size)[0], draw.measure(top, size)[0]
         gap = 0.4 * theme.unit
         draw.text("1", Rect(row.x, row.y, low_w + 1, row.h), theme.text_dim, "left", size)
