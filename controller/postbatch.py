@@ -7,7 +7,6 @@ path never holds one Python object per post longer than decoding needs.
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+
+from controller import sentiment
 
 FIELDS = (
     "id", "time", "network", "author", "handle", "followers", "text", "language",
@@ -192,19 +193,11 @@ def lookup(table: dict[Any, int], keys: Sequence[Any], dtype: Any) -> np.ndarray
     return np.array(itemgetter(*keys)(table), dtype=dtype)
 
 
-@functools.cache
-def _vader() -> Any:
-    """One analyser per process: building its lexicon takes a noticeable fraction of a second."""
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    return SentimentIntensityAnalyzer()
-
-
 def score_missing(batch: PostBatch) -> int:
-    """Fill unknown (NaN) sentiment with VADER's compound score of the text, in place.
+    """Fill unknown (NaN) sentiment with the scorer for each post's language, in place.
 
-    VADER was built for English social media; on other languages it mostly
-    scores emoji, punctuation and loan words, so its numbers there are weak.
+    Posts in a language without a scorer (`controller.sentiment`), or with
+    no language, stay NaN: unscored, never neutral.
 
     Returns:
         How many posts were scored.
@@ -212,7 +205,13 @@ def score_missing(batch: PostBatch) -> int:
     missing = np.flatnonzero(np.isnan(batch.sentiment))
     if not len(missing):
         return 0
-    polarity = _vader().polarity_scores
-    text = batch.text
-    batch.sentiment[missing] = [polarity(text[i])["compound"] for i in missing.tolist()]
-    return len(missing)
+    codes, vocab, text = batch.language.codes, batch.language.vocab, batch.text
+    scored = 0
+    for code in np.unique(codes[missing]).tolist():
+        score = sentiment.scorer(vocab[code])
+        if score is None:
+            continue
+        rows = missing[codes[missing] == code]
+        batch.sentiment[rows] = [score(text[i]) for i in rows.tolist()]
+        scored += len(rows)
+    return scored

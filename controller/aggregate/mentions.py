@@ -43,6 +43,11 @@ def net(positive: int, negative: int) -> float | None:
     return (positive - negative) / polar * 100 if polar else None
 
 
+def coverage(mentions: int, scored: int) -> float | None:
+    """Share of mentions with a sentiment score (unscored ones are not neutral); None if none."""
+    return scored / mentions if mentions else None
+
+
 class Mentions:
     """Mentions and their sentiment per brand, in second and minute bins.
 
@@ -131,9 +136,12 @@ class Mentions:
                 "net": net(positive, negative),
                 "positive": positive, "negative": negative, "neutral": neutral,
                 "unknown": mentions - positive - negative - neutral,
+                "coverage": coverage(mentions, positive + negative + neutral),
             }
 
+        total = hour.sum(axis=0)
         return {"window_s": 3600, "formula": NET_SENTIMENT_FORMULA,
+                "coverage": coverage(int(total[0]), int(total[1:].sum())),
                 "by_brand": per_brand(self.brands, one)}
 
     def to_state(self) -> dict[str, Any]:

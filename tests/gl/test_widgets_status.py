@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -37,6 +38,10 @@ def calm():
 def spike():
     """A realistic frame during a crisis: a negative and a volume alert on our brand."""
     return sample_frame(NOW, spike=True)
+
+
+def json_copy(frame):
+    return json.loads(json.dumps(frame))
 
 
 def texts(draw):
@@ -136,6 +141,16 @@ def test_gauge_shows_the_brand_and_the_frames_formula(calm):
     assert f"{round(net):+d}".replace("-", "\u2212") in texts(draw)
     assert any(t.startswith(brand) for t in texts(draw))
     assert any("(pos \u2212 neg)" in t and "(pos + neg)" in t for t in texts(draw))
+
+
+def test_gauge_says_how_much_of_the_figure_is_scored(calm):
+    """The caption carries the brand's scored share: "71% of mentions scored" (fr: "71 %")."""
+    frame = json_copy(calm)
+    brand = frame["own_brand"]
+    frame["sentiment"]["by_brand"][brand]["coverage"] = 0.71
+    assert any("71% of mentions scored" in t for t in texts(Built(GAUGE).build(frame)))
+    french = [t.replace("\u00a0", " ") for t in texts(Built(GAUGE, locale="fr").build(frame))]
+    assert any("71 % of mentions scored" in t for t in french)
 
 
 def test_gauge_path_reads_any_figure_and_excludes_brand(calm):

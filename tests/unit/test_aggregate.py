@@ -156,6 +156,7 @@ def reference(posts: list[dict], now: float) -> dict:
         sentiment[b] = {
             "net": (kinds["positive"] - kinds["negative"]) / polar * 100 if polar else None,
             **{k: kinds[k] for k in ("positive", "negative", "neutral", "unknown")},
+            "coverage": (1 - kinds["unknown"] / sum(kinds.values())) if kinds else None,
         }
     last_hour = [p for p in public if in_minutes(p, 60)]
     tags = Counter(t for p in last_hour for t in p["hashtags"])
@@ -216,7 +217,11 @@ def test_frame_matches_brute_force_over_random_streams(stream):
         assert sov["by_brand"] == pytest.approx({b: hour[b] / total for b in BRANDS})
         assert sum(sov["by_brand"].values()) == pytest.approx(1.0)
 
-    assert frame["sentiment"]["by_brand"] == ref["sentiment"]
+    for b in BRANDS:
+        assert frame["sentiment"]["by_brand"][b] == pytest.approx(ref["sentiment"][b])
+    scored = sum(v["positive"] + v["negative"] + v["neutral"] for v in ref["sentiment"].values())
+    assert frame["sentiment"]["coverage"] == (pytest.approx(scored / total) if total
+                                              else None)
     assert frame["sentiment"]["formula"] == NET_SENTIMENT_FORMULA
 
     assert [(e["tag"], e["count"]) for e in frame["hashtags"]["top"]] == top(ref["tags"], 20)

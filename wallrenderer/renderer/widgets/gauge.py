@@ -1,5 +1,10 @@
 """`gauge`: net sentiment from -100 to +100 on a half-dial with a needle.
 
+Under the number, the caption says what the figure covers: the brand, the
+window and the share of mentions scored ("71% of mentions scored"), since
+posts in a language without a scorer are left out of the net, not counted
+as neutral.
+
 The needle turns to a new value over 0.6 s. Animation groups only move and
 fade, so they cannot rotate a needle; instead `key()` adds an animation step
 while the needle travels, and the widget is rebuilt at frame rate for those
@@ -26,6 +31,7 @@ from wallrenderer.renderer.widgets.base import (
     lookup,
 )
 from wallrenderer.renderer.widgets.theme import Theme, mix
+from wallrenderer.renderer.widgets.wording import percent
 
 NEEDLE_S = 0.6
 # Rebuild steps per second while the needle moves (one per frame at 60 Hz).
@@ -86,6 +92,14 @@ def formula_lines_for(draw: Draw, formula: str, width: float, size: float) -> st
     return "\n".join(draw.truncate(line, width, size) for line in lines)
 
 
+def coverage_text(share: Any, locale: str | None) -> str:
+    """How much of the figure is scored: "71% of mentions scored" ("" when the frame has none)."""
+    share = finite_number(share)
+    if share is None:
+        return ""
+    return f"{percent(max(0.0, min(1.0, share)), locale)} of mentions scored"
+
+
 def angle_of(value: float) -> float:
     """Dial angle (radians clockwise from 12 o'clock) of a net value."""
     return value / 100.0 * SWEEP
@@ -120,8 +134,15 @@ class GaugeView(WidgetView):
             self._brand(data),
             sentiment.get("window_s"),
             sentiment.get("formula"),
+            self._coverage(data),
             step,
         )
+
+    def _coverage(self, data: dict[str, Any]) -> Any:
+        """The scored share of the brand's mentions; for a custom `path`, of all mentions."""
+        if self.spec.path is not None:
+            return lookup(data, "sentiment.coverage")
+        return lookup(data, f"sentiment.by_brand.{self._brand(data)}.coverage")
 
     def _brand(self, data: dict[str, Any]) -> str:
         if self.spec.path is not None:
@@ -148,9 +169,9 @@ class GaugeView(WidgetView):
         sentiment = sentiment if isinstance(sentiment, dict) else {}
         inner = self.card(draw)
         body = self.title(draw, inner, self.spec.label)
-        caption = " \u00b7 ".join(
-            part for part in (self._brand(data), window_text(sentiment.get("window_s"))) if part
-        )
+        parts = (self._brand(data), window_text(sentiment.get("window_s")),
+                 coverage_text(self._coverage(data), self.theme.locale))
+        caption = " \u00b7 ".join(part for part in parts if part)
         self._dial(draw, body, self._shown(t), caption, short_formula(sentiment.get("formula")))
 
     def _dial(
