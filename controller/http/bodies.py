@@ -90,6 +90,22 @@ class LoginBody(Body):
                                            max_length=40)] = ""
 
 
+Gain = Annotated[float, Field(strict=True, ge=0.0, le=4.0)]
+
+
+class ColourBody(Body):
+    """POST /api/panel/colour: one panel's colour; a setting left out keeps its value."""
+    EXAMPLE = '{"panel": ID, "gain": [1, 0.97, 0.95], "gamma": 1, "brightness": 0.96}'
+    MESSAGES = {"panel": "must be a panel id", "gain": "must be 3 numbers from 0 to 4",
+                "gamma": "must be a number from 0.2 to 5",
+                "brightness": "must be a number from 0 to 4", "save": "must be true or false"}
+    panel: Name
+    gain: tuple[Gain, Gain, Gain] | None = None
+    gamma: Annotated[float, Field(strict=True, ge=0.2, le=5.0)] | None = None
+    brightness: Annotated[float, Field(strict=True, ge=0.0, le=4.0)] | None = None
+    save: Annotated[bool, Field(strict=True)] = False
+
+
 B = TypeVar("B", bound=Body)
 
 
@@ -119,7 +135,7 @@ def parse_body(raw: bytes, model: type[B]) -> B:
 
 def _sentence(model: type[Body], body: dict, error: dict) -> str:
     field = str(error["loc"][0]) if error["loc"] else ""
-    if error["type"] == "missing":
+    if error["type"] == "missing" and len(error["loc"]) == 1:
         return f'missing "{field}": send {model.EXAMPLE}'
     rule = model.MESSAGES.get(field, error["msg"])
     got = json.dumps(body.get(field), ensure_ascii=False)

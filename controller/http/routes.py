@@ -57,7 +57,7 @@ async def get_thumbnail(request: Request) -> Response:
 
 
 async def get_wall(request: Request) -> Response:
-    """The wall's panels as fractions of its canvas, for tiles laid out like the wall."""
+    """The panels as fractions of the canvas (for tiles laid out like the wall), with colours."""
     from wallrenderer.core.layout.walls import wall_from_data
 
     wall = wall_from_data(_api(request).controller.wall)
@@ -65,7 +65,9 @@ async def get_wall(request: Request) -> Response:
     return json_response({"name": wall.name, "canvas": list(wall.canvas), "panels": [
         {"id": p.id, "rect": [p.rect.x / width, p.rect.y / height,
                               (p.rect.right - p.rect.x) / width,
-                              (p.rect.bottom - p.rect.y) / height]} for p in wall.panels]})
+                              (p.rect.bottom - p.rect.y) / height],
+         "color": {"gain": list(p.color.gain), "gamma": p.color.gamma,
+                   "brightness": p.color.brightness}} for p in wall.panels]})
 
 
 async def get_preview(request: Request) -> Response:

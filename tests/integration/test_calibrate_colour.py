@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 
 import numpy as np
+import requests
 import yaml
 from conftest import wait_for, wall_command, write_yaml
 from PIL import Image
@@ -21,7 +22,10 @@ def capture(connect, folder):
 
 
 def showing_colour_fields(connect):
-    status = control_request(connect, "status", {}, timeout_s=2)
+    try:
+        status = control_request(connect, "status", {}, timeout_s=2)
+    except TimeoutError:  # still starting
+        return False
     return any(r["id"] == "r0c1" and r.get("synced") and r.get("scenario") == "calibration-colour"
                for r in status["renderers"])
 
@@ -66,3 +70,35 @@ def test_a_nudged_gain_changes_the_panels_pixels_exactly_and_is_saved(tmp_path, 
                      "--connect", connect), capture_output=True, text=True, timeout=60)
     assert refused.returncode == 1 and "gamma" in refused.stderr
     assert load_wall(wall_path).panel("r0c1").color.gamma == 1.0, "nothing changed"
+
+
+def test_the_api_nudge_changes_the_pixels_exactly_and_saves_the_file(tmp_path, spawn):
+    wall_path = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    connect, http = f"127.0.0.1:{free_port_pair()}", free_port_pair()
+    spawn(wall_command("controller", "--wall", str(wall_path), "--bind", connect,
+                       "--http", f"127.0.0.1:{http}", "--token", "t",
+                       "--scenario", "calibration-colour"))
+    spawn(wall_command("renderer", "--connect", connect, "--display", "r0c1", "--headless"))
+    wait_for(lambda: showing_colour_fields(connect), 60, "r0c1 to show the colour fields")
+    before = capture(connect, tmp_path / "before")
+
+    nudge = {"panel": "r0c1", "gain": [0.5, 1, 0.75], "gamma": 2, "brightness": 0.9,
+             "save": True}
+    answer = requests.post(f"http://127.0.0.1:{http}/api/panel/colour", json=nudge,
+                           headers={"Authorization": "Bearer t"}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["saved"] == str(wall_path) and answer.json()["by"] == "token"
+
+    # output = (input x gain) ^ gamma x brightness, in 0..1, on every pixel of that panel
+    corrected = np.clip(before / 255 * np.array([0.5, 1.0, 0.75]), 0, 1) ** 2 * 0.9
+    expected = np.round(corrected * 255)
+    def nudged():
+        shot = capture(connect, tmp_path / "after")
+        return [shot] if shot[5, 5, 1] != 128 else None
+
+    [after] = wait_for(nudged, 30, "the nudge to reach the renderer")
+    assert np.abs(after - expected).max() <= 1
+
+    saved = load_wall(wall_path).panel("r0c1").color
+    assert (saved.gain, saved.gamma, saved.brightness) == ((0.5, 1.0, 0.75), 2.0, 0.9)
+    assert yaml.safe_load((tmp_path / "wall.yaml.bak").read_text()) == SMALL_GRID_WALL

@@ -6,6 +6,7 @@ A real Controller loop in a thread and real HTTP, as in test_http.py.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 
@@ -165,6 +166,40 @@ def test_safe_screen_stops_the_tour_and_switches_in_one_go(served):
     assert answer.status_code == 200 and answer.json()["name"] == "safe-screen"
     wait_for(lambda: served.controller.scenario_name == "safe-screen", 5, "the safe screen")
     assert served.controller.tour is None
+
+
+def panel_colours(api) -> dict[str, dict]:
+    panels = requests.get(f"{api.url}/api/wall", timeout=10).json()["panels"]
+    return {p["id"]: p["color"] for p in panels}
+
+
+def test_panel_colour_needs_credentials_names_a_bad_field_and_records_who(served, caplog):
+    url = f"{served.url}/api/panel/colour"
+    identity = {"gain": [1.0, 1.0, 1.0], "gamma": 1.0, "brightness": 1.0}
+    assert requests.post(url, json={"panel": "r0c1", "gamma": 1.1}, timeout=10).status_code == 401
+    for body, error in [({"panel": "r0c1", "gain": [1, 0.9]}, '"gain" must be 3 numbers'),
+                        ({"panel": "r0c1", "gamma": 0}, '"gamma" must be a number from 0.2'),
+                        ({"panel": "r0c1", "brightness": "1"}, '"brightness" must be a number'),
+                        ({"gamma": 1.1}, 'missing "panel"'),
+                        ({"panel": "r9c9", "gamma": 1.1}, "unknown display id 'r9c9'")]:
+        refused = requests.post(url, headers=AUTH, json=body, timeout=10)
+        assert refused.status_code in (400, 404) and error in refused.json()["error"], body
+    assert all(c == identity for c in panel_colours(served).values()), "nothing changed"
+
+    caplog.set_level(logging.INFO, logger="controller.http")
+    with requests.Session() as tablet:
+        login(served, session=tablet)
+        nudged = tablet.post(url, json={"panel": "r0c1", "gain": [1, 0.9, 1]}, timeout=10)
+        assert nudged.status_code == 200, nudged.text
+        assert nudged.json() == {"panel": "r0c1", "gain": [1.0, 0.9, 1.0], "gamma": 1.0,
+                                 "brightness": 1.0, "saved": None, "by": "front tablet"}
+        assert panel_colours(served)["r0c1"] == {**identity, "gain": [1.0, 0.9, 1.0]}
+        assert panel_colours(served)["r0c0"] == identity
+        assert "panel r0c1 colour set over HTTP by front tablet" in caplog.text
+        unsaved = tablet.post(url, json={"panel": "r0c1", "brightness": 0.9, "save": True},
+                              timeout=10)
+    assert unsaved.status_code == 409 and "no wall file" in unsaved.json()["error"]
+    assert panel_colours(served)["r0c1"]["brightness"] == 0.9, "the live change stands"
 
 
 def test_moderation_reads_need_credentials(served):
