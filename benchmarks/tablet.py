@@ -5,7 +5,8 @@ the HTTP API and a PIN, opens the tablet page in Debian's chromium at 768x1024
 through Playwright, enters the PIN, then taps scenario buttons in turn. For
 each tap the page itself records the time until the live status (server-sent
 events) shows the new scenario on every connected panel (`window.wallTimings`).
-With --screenshots DIR it also saves the page in portrait and landscape.
+With --screenshots DIR it also saves the page in portrait and landscape, and its
+Colour section on a phone.
 
 Prints one JSON object as its last line:
 {"tap_to_switch_ms": {"taps": 20, "median": ..., "p95": ...},
@@ -81,7 +82,8 @@ def preview_interval(base: str, seconds: float = 10.0) -> dict[str, float]:
 def page_weight(base: str) -> dict[str, int]:
     sizes = {"html": len(requests.get(f"{base}/", timeout=5).content),
              "css": len(requests.get(f"{base}/static/tablet.css", timeout=5).content),
-             "js": len(requests.get(f"{base}/static/tablet.js", timeout=5).content)}
+             "js": sum(len(requests.get(f"{base}/static/{name}", timeout=5).content)
+                       for name in ("tablet.js", "colour.js"))}
     return {**sizes, "total": sum(sizes.values())}
 
 
@@ -114,6 +116,10 @@ def tap_taps(base: str, taps: int, screenshots: Path | None) -> list[float]:
                 page.set_viewport_size({"width": 1024, "height": 768})
                 time.sleep(1.0)
                 page.screenshot(path=str(screenshots / "tablet-landscape.png"))
+                page.set_viewport_size({"width": 390, "height": 844})
+                page.get_by_text("Colour", exact=True).click()
+                page.get_by_role("button", name="r0c1", exact=True).tap()
+                page.locator("#colour").screenshot(path=str(screenshots / "tablet-colour.png"))
             return timings
         finally:
             browser.close()

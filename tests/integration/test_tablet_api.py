@@ -225,7 +225,7 @@ def test_page_ships_without_outside_assets(served):
     page = requests.get(f"{served.url}/", timeout=10)
     assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
     assert "default-src 'self'" in page.headers["Content-Security-Policy"]
-    for name in ("tablet.js", "tablet.css"):
+    for name in ("tablet.js", "colour.js", "tablet.css"):
         asset = requests.get(f"{served.url}/static/{name}", timeout=10)
         assert asset.status_code == 200 and name in page.text
         assert "http://" not in asset.text and "https://" not in asset.text
@@ -243,7 +243,7 @@ def test_the_wheel_carries_the_page(tmp_path):
                     "-q", "-w", str(tmp_path), str(root)], check=True, timeout=240)
     wheel = next(tmp_path.glob("wallrenderer-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for name in ("index.html", "tablet.js", "tablet.css"):
+    for name in ("index.html", "tablet.js", "colour.js", "tablet.css"):
         assert f"controller/http/static/{name}" in names
 
 

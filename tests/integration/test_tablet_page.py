@@ -21,7 +21,7 @@ from walls import SMALL_GRID_WALL
 from controller.demo import free_port_pair
 from controller.http.livewall import MISSING_RGB
 from wallrenderer.core.client import control_request
-from wallrenderer.core.layout.walls import wall_from_data
+from wallrenderer.core.layout.walls import load_wall, wall_from_data
 from wallrenderer.core.wallimage import BEZEL_RGB
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -75,6 +75,7 @@ def test_a_tap_on_the_tablet_switches_every_panel(wall, tmp_path):
             expect(page.get_by_label("PIN")).to_be_hidden()
             for name in ("Safe screen", "Start tour", "Next", "Previous", "Hold", "Stop tour"):
                 expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+            match_one_panels_colour(page, base, tmp_path / "wall.yaml")
             scenario.tap()
             expect(scenario).to_have_attribute("aria-pressed", "true", timeout=10_000)
             for size in ({"width": 1024, "height": 768}, {"width": 390, "height": 844}):
@@ -128,3 +129,30 @@ def test_the_wall_picture_has_the_bezels_of_the_wall_file_and_shows_a_dead_panel
                  round(dead.x * scale) + 2:round(dead.right * scale) - 2]
     assert (area == MISSING_RGB).all(axis=-1).mean() > 0.3, "hatched, not its last frame"
     assert not (np.abs(area - (0, 255, 0)).max(axis=-1) < 40).any()
+
+
+def match_one_panels_colour(page, base, wall_file):
+    """The installer's Colour section: colour fields on, r0c1's red gain lowered, then saved."""
+    from playwright.sync_api import expect
+
+    page.get_by_text("Colour", exact=True).click()
+    page.get_by_role("button", name="Show colour fields").tap()
+    fields = page.get_by_role("button", name=re.compile(r"^calibration-colour"))
+    expect(fields).to_have_attribute("aria-pressed", "true", timeout=10_000)
+    page.get_by_role("button", name="r0c1", exact=True).tap()
+    for name in ("Red gain", "Green gain", "Blue gain", "Gamma", "Brightness"):
+        expect(page.get_by_label(name, exact=True)).to_have_value("1")
+    for _ in range(10):
+        page.get_by_role("button", name="Lower red gain").tap()
+    expect(page.get_by_label("Red gain", exact=True)).to_have_value("0.9")
+
+    def gain(panel):
+        panels = requests.get(f"{base}/api/wall", timeout=10).json()["panels"]
+        return next(p["color"]["gain"] for p in panels if p["id"] == panel)
+
+    wait_for(lambda: gain("r0c1") == [0.9, 1.0, 1.0], 10, "the nudge to reach the wall")
+    assert gain("r0c0") == [1.0, 1.0, 1.0]
+    assert load_wall(wall_file).panel("r0c1").color.is_identity, "not saved before Save"
+    page.get_by_role("button", name="Save colour").tap()
+    expect(page.get_by_role("status")).to_contain_text("Saved the colour of r0c1")
+    assert load_wall(wall_file).panel("r0c1").color.gain == (0.9, 1.0, 1.0)

@@ -53,7 +53,9 @@ function renderLock() {
   $("unlock").hidden = state.unlocked || !state.pinRequired;
   $("unlocked").hidden = !state.unlocked;
   $("moderation").hidden = !state.unlocked || state.queue === null;
-  for (const button of document.querySelectorAll("main button")) button.disabled = !state.unlocked;
+  for (const control of document.querySelectorAll("main button, main input")) {
+    control.disabled = !state.unlocked;
+  }
 }
 
 $("unlock").addEventListener("submit", async (event) => {
