@@ -29,8 +29,10 @@ Schema (docs/posts.md; unknown keys are ignored; an optional key may be absent o
     own          bool: the author is one of the brands' own accounts; absent or
                  null: the handle is one of the source's own accounts
 
-A record that breaks a rule is rejected and counted, never raised: one bad
-line must not stop the wall.
+A record is never raised over, and loses as little as it can: an optional
+field that breaks its rule is cleared (a field warning) and the post kept;
+only a record without a valid id and time is dropped. Both are counted by
+reason, with one example each, in a `Problems` the caller may pass.
 """
 
 from __future__ import annotations
@@ -64,15 +66,16 @@ from controller.postbatch import (
 )
 
 __all__ = [
-    "CATEGORICAL", "FIELDS", "Categorical", "Fill", "Post", "PostBatch", "Ragged", "Record",
-    "from_dicts", "is_own", "lookup", "match_brand", "parse_lines", "parse_time", "row_picker",
-    "score_missing",
+    "CATEGORICAL", "FIELDS", "Categorical", "Fill", "Post", "PostBatch", "Problems", "Ragged",
+    "Record", "from_dicts", "is_own", "lookup", "match_brand", "normalise_language",
+    "parse_lines", "parse_time", "row_picker", "score_missing",
 ]
 
 #: a time number above this is milliseconds (1e11 s is the year 5138)
 MILLISECONDS_ABOVE = 1e11
 MAX_AHEAD_S = 86400.0
-_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+_PRIMARY_LANGUAGE = re.compile(r"[A-Za-z]{2,3}")
+_SUBTAG = re.compile(r"[A-Za-z0-9]{1,8}")
 _COUNTRY = re.compile(r"[A-Za-z]{2}")
 _ISO_FRACTION = re.compile(r"(\.\d+)")
 _EMPTY: tuple[str, ...] = ()
@@ -125,6 +128,42 @@ class Fill:
 
 
 NO_FILL = Fill()
+
+#: the fields a post cannot do without; any other field that breaks its rule is cleared
+REQUIRED = ("id", "time")
+#: fields that take a list: a single string there is read as a one-item list
+LIST_FIELDS = ("hashtags", "urls")
+_AT_FIELD = re.compile(r"at `\$(?:\[\d+\])?\.(\w+)")
+_MISSING_FIELD = re.compile(r"required field `(\w+)`")
+
+
+class Problems:
+    """What validation dropped and what it fixed, by reason, with the first example of each.
+
+    `dropped` and `fixed` map a reason ("language: not a BCP-47 tag") to
+    `[count, field, value]`: enough for an operator to find the offending
+    data without a debugger.
+    """
+
+    def __init__(self):
+        self.dropped: dict[str, list] = {}
+        self.fixed: dict[str, list] = {}
+
+    def drop(self, reason: str, field: str, value: Any, count: int = 1) -> None:
+        """Count `count` records dropped for `reason`; the first `value` is kept as the example."""
+        _tally(self.dropped, reason, field, value, count)
+
+    def fix(self, reason: str, field: str, value: Any, count: int = 1) -> None:
+        """Count `count` posts kept with `field` cleared for `reason`."""
+        _tally(self.fixed, reason, field, value, count)
+
+
+def _tally(counts: dict[str, list], reason: str, field: str, value: Any, count: int) -> None:
+    entry = counts.get(reason)
+    if entry is None:
+        counts[reason] = [count, field, value]
+    else:
+        entry[0] += count
 
 
 # -- time -----------------------------------------------------------------------------
@@ -229,7 +268,8 @@ def is_own(handle: str, own_accounts: Iterable[str]) -> bool:
 # -- the two entries ----------------------------------------------------------------------
 
 
-def parse_lines(lines: Sequence[bytes | str], fill: Fill = NO_FILL) -> tuple[PostBatch, int]:
+def parse_lines(lines: Sequence[bytes | str], fill: Fill = NO_FILL,
+                problems: Problems | None = None) -> tuple[PostBatch, int]:
     """Decode and validate JSON lines into a batch.
 
     Args:
@@ -237,13 +277,15 @@ def parse_lines(lines: Sequence[bytes | str], fill: Fill = NO_FILL) -> tuple[Pos
             more whole lines; a line holds one post. Blank lines are skipped;
             a line that is not a valid post counts as rejected.
         fill: what the source fills in where a record leaves a field empty.
+        problems: where the reasons for drops and field warnings are counted.
 
     Returns:
         The batch of valid posts, and how many lines were rejected.
     """
+    problems = Problems() if problems is None else problems
     with _gc_paused():
-        records, rejected = _decode_lines(list(lines))
-        batch, bad = _validate(records, fill)
+        records, rejected = _decode_lines(list(lines), problems)
+        batch, bad = _validate(records, fill, problems)
         # Freed while the collector is off: surviving this block would leave
         # them counted as new objects, and the next allocation would pay for
         # a full scan of them.
@@ -251,15 +293,17 @@ def parse_lines(lines: Sequence[bytes | str], fill: Fill = NO_FILL) -> tuple[Pos
     return batch, rejected + bad
 
 
-def from_dicts(records: Sequence[Any], fill: Fill = NO_FILL) -> tuple[PostBatch, int]:
+def from_dicts(records: Sequence[Any], fill: Fill = NO_FILL,
+               problems: Problems | None = None) -> tuple[PostBatch, int]:
     """Validate already decoded records (a source's mapped items, webhook bodies) into a batch.
 
     Returns:
         The batch of valid posts, and how many records were rejected.
     """
+    problems = Problems() if problems is None else problems
     with _gc_paused():
-        decoded, rejected = _convert(list(records))
-        batch, bad = _validate(decoded, fill)
+        decoded, rejected = _convert(list(records), problems)
+        batch, bad = _validate(decoded, fill, problems)
         del decoded
     return batch, rejected + bad
 
@@ -283,8 +327,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _decode_lines(pieces: list) -> tuple[list[Record], int]:
-    """Typed decoding of all pieces in one call; halves around a bad line to find and count it."""
+def _decode_lines(pieces: list, problems: Problems) -> tuple[list[Record], int]:
+    """Typed decoding of all pieces in one call; halves around a bad line to repair or count it."""
     if not pieces:
         return [], 0
     try:
@@ -298,32 +342,70 @@ def _decode_lines(pieces: list) -> tuple[list[Record], int]:
             return [], 1
         lines = piece.split(b"\n" if isinstance(piece, bytes) else "\n")
         if len(lines) == 1:
-            return [], 1
+            try:
+                raw = msgspec.json.decode(piece)
+            except msgspec.DecodeError as exc:
+                problems.drop(f"not JSON ({exc})", "", piece[:80])
+                return [], 1
+            return _repaired(raw, problems)
         pieces = lines
     half = len(pieces) // 2
-    first, bad_first = _decode_lines(pieces[:half])
-    second, bad_second = _decode_lines(pieces[half:])
+    first, bad_first = _decode_lines(pieces[:half], problems)
+    second, bad_second = _decode_lines(pieces[half:], problems)
     return first + second, bad_first + bad_second
 
 
-def _convert(records: list) -> tuple[list[Record], int]:
-    """`Record`s from Python objects in one call; halves around a bad one to find and count it."""
+def _convert(records: list, problems: Problems) -> tuple[list[Record], int]:
+    """`Record`s from Python objects in one call; halves around a bad one to repair or count it."""
     try:
         return msgspec.convert(records, list[Record]), 0
     except msgspec.ValidationError:
         pass
     if len(records) == 1:
-        return [], 1
+        return _repaired(records[0], problems)
     half = len(records) // 2
-    first, bad_first = _convert(records[:half])
-    second, bad_second = _convert(records[half:])
+    first, bad_first = _convert(records[:half], problems)
+    second, bad_second = _convert(records[half:], problems)
     return first + second, bad_first + bad_second
+
+
+def _repaired(raw: Any, problems: Problems) -> tuple[list[Record], int]:
+    """Keep the post, fix the field: clear each optional field msgspec refuses, one at a time.
+
+    A single string where a list belongs becomes a one-item list (no warning:
+    it says the same). A record whose id or time is refused, or that is not
+    an object, is dropped.
+
+    Returns:
+        ([record], 0), or ([], 1) when the record is dropped.
+    """
+    if not isinstance(raw, dict):
+        problems.drop("not a JSON object", "", raw)
+        return [], 1
+    record = dict(raw)
+    for _ in range(len(Record.__struct_fields__) + 1):
+        try:
+            return [msgspec.convert(record, Record)], 0
+        except msgspec.ValidationError as exc:
+            message = str(exc)
+            found = _AT_FIELD.search(message) or _MISSING_FIELD.search(message)
+            name = found.group(1) if found else ""
+            what = message.split(" - at ", 1)[0]
+            if name in REQUIRED or name not in record:
+                problems.drop(f"{name or 'record'}: {what}", name, record.get(name))
+                return [], 1
+            value = record.pop(name)
+            if name in LIST_FIELDS and isinstance(value, str):
+                record[name] = [value]
+            else:
+                problems.fix(f"{name}: {what}", name, value)
+    return [], 1
 
 
 # -- typed records -> columns, with the checks types cannot make ------------------------------
 
 
-def _validate(records: list[Record], fill: Fill) -> tuple[PostBatch, int]:
+def _validate(records: list[Record], fill: Fill, problems: Problems) -> tuple[PostBatch, int]:
     n = len(records)
     bad = np.zeros(n, dtype=bool)
     columns = {name: list(map(getter, records)) for name, getter in _COLUMN.items()}
@@ -335,14 +417,16 @@ def _validate(records: list[Record], fill: Fill) -> tuple[PostBatch, int]:
         brand = _fill_brand(brand, text, hashtags, fill.brands)
     batch = PostBatch(
         id=_ids(columns["id"]),
-        time=_times(columns["time"], bad),
+        time=_times(columns["time"], bad, problems),
         network=_categorical(columns["network"], bad, None, fill.network),
         author=_strings(columns["author"]),
         handle=handle,
         followers=np.array(_nulls_as(columns["followers"], 0), dtype=np.int64),
         text=text,
-        language=_categorical(columns["language"], bad, _check_language),
-        country=_categorical(columns["country"], bad, _check_country),
+        language=_optional_categorical(columns["language"], normalise_language,
+                                       "language: not a BCP-47 tag", problems),
+        country=_optional_categorical(columns["country"], _check_country,
+                                      "country: not an ISO 3166 alpha-2 code", problems),
         brand=brand,
         hashtags=hashtags,
         urls=Ragged.from_lists(_nulls_as(columns["urls"], _EMPTY)),
@@ -372,7 +456,7 @@ def _ids(column: list) -> list[str]:
     return ["" if v is None else v if type(v) is str else str(v) for v in column]
 
 
-def _times(column: list, bad: np.ndarray) -> np.ndarray:
+def _times(column: list, bad: np.ndarray, problems: Problems) -> np.ndarray:
     if set(map(type, column)) <= {float, int}:
         times = np.array(column, dtype=np.float64)
         milliseconds = np.abs(times) > MILLISECONDS_ABOVE
@@ -381,7 +465,12 @@ def _times(column: list, bad: np.ndarray) -> np.ndarray:
     else:
         times = np.array([_time_or_nan(v) for v in column], dtype=np.float64)
     with np.errstate(invalid="ignore"):
-        bad |= ~((times > 0) & (times <= _time.time() + MAX_AHEAD_S))
+        unusable = ~((times > 0) & (times <= _time.time() + MAX_AHEAD_S))
+    if unusable.any():
+        rows = np.flatnonzero(unusable)
+        problems.drop("time: not a time after 1970 and at most a day ahead", "time",
+                      column[rows[0]], len(rows))
+        bad |= unusable
     return times
 
 
@@ -404,12 +493,46 @@ def _own(column: list, handle: list[str], own_accounts: tuple[str, ...]) -> np.n
     return np.array(column, dtype=bool)  # null reads as False
 
 
-def _check_language(value: str) -> str | None:
-    return value if _LANGUAGE.fullmatch(value) else None
+def normalise_language(tag: str) -> str | None:
+    """A language tag in BCP-47's case and separators, or None when it is no tag.
+
+    `en_US` -> `en-US`, `PT-br` -> `pt-BR`, `zh-hant-tw` -> `zh-Hant-TW`:
+    RSS writes POSIX locales, APIs vary the case, and one language must not
+    count as two.
+    """
+    parts = tag.strip().replace("_", "-").split("-")
+    if not _PRIMARY_LANGUAGE.fullmatch(parts[0]):
+        return None
+    normal = [parts[0].lower()]
+    private = False
+    for position, part in enumerate(parts[1:]):
+        if not _SUBTAG.fullmatch(part):
+            return None
+        if private or len(part) == 1:
+            private = True
+            normal.append(part.lower())
+        elif len(part) == 2 and part.isalpha():
+            normal.append(part.upper())
+        elif len(part) == 4 and part.isalpha() and position == 0:
+            normal.append(part.title())
+        else:
+            normal.append(part.lower())
+    return "-".join(normal)
 
 
 def _check_country(value: str) -> str | None:
     return value.upper() if _COUNTRY.fullmatch(value) else None
+
+
+def _optional_categorical(column: list, check: Any, reason: str,
+                          problems: Problems) -> Categorical:
+    """An optional coded field: a value `check` refuses is cleared and counted, the post kept."""
+    refused = np.zeros(len(column), dtype=bool)
+    codes = _categorical(column, refused, check)
+    if refused.any():
+        rows = np.flatnonzero(refused)
+        problems.fix(reason, reason.split(":", 1)[0], column[rows[0]], len(rows))
+    return codes
 
 
 def _categorical(column: list, bad: np.ndarray, check: Any, empty: str = "") -> Categorical:

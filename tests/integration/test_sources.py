@@ -906,8 +906,8 @@ def test_webhook_accepts_valid_posts_and_counts_the_rest():
     source.start(got)
     accepted, rejected = source.push([
         {"id": 7, "time": "2026-11-21T10:00:00Z", "text": "Acme rocks", "handle": "acmecare"},
-        {"id": "x", "time": START, "hashtags": "acme"},       # hashtags must be a list
-        {"id": "y", "time": START, "sentiment": 3},          # out of range
+        {"id": "x", "time": "yesterday"},                     # no time to read
+        {"id": "y", "time": time.time() + 3 * 86400},       # days ahead
         "not an object",
         {"time": START},                                     # no id
     ])

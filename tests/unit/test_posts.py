@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 from controller.posts import (
     FIELDS,
     Post,
+    Problems,
     Ragged,
     from_dicts,
+    normalise_language,
     parse_lines,
     parse_time,
     score_missing,
@@ -38,33 +40,71 @@ def good(i: int = 0, **fields) -> dict:
     return record
 
 
-BAD_FIELDS = [
+BAD_REQUIRED = [
     ("id", None), ("id", ""), ("id", 5.0), ("id", True), ("id", [1]), ("time", None),
     ("time", "yesterday"), ("time", True), ("time", -5.0), ("time", 1.7e15), ("time", [T]),
-    ("time", 2**1100), ("network", 5), ("author", []),
+    ("time", 2**1100),
+]
+BAD_OPTIONAL = [
+    ("network", 5), ("author", []),
     ("handle", {"a": 1}), ("followers", -1), ("followers", 1.5), ("followers", "10"),
     ("followers", True), ("followers", 2**70), ("text", 7), ("language", "english!"),
     ("language", 5), ("country", "FRA"), ("country", "F1"), ("country", 33), ("brand", ["x"]),
-    ("hashtags", "tag"), ("hashtags", [1]), ("urls", ["ok", None]), ("sentiment", 1.5),
+    ("hashtags", [1]), ("urls", ["ok", None]), ("sentiment", 1.5),
     ("sentiment", -1.01), ("sentiment", "0.5"), ("sentiment", True), ("in_reply_to", 1.5),
     ("in_reply_to", False),
     ("own", "yes"), ("own", 1),
 ]
 
 
-@pytest.mark.parametrize(("field", "value"), BAD_FIELDS)
-def test_a_bad_field_rejects_only_its_record_and_is_counted(field, value):
+def _both_entries(records: list[dict]):
+    """(batch, rejected, problems) from `from_dicts`, then from `parse_lines`."""
+    for entry, data in ((from_dicts, records),
+                        # the standard library writes any int
+                        (parse_lines, [json.dumps(r).encode() for r in records])):
+        problems = Problems()
+        yield (*entry(data, problems=problems), problems)
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_REQUIRED)
+def test_a_bad_required_field_drops_only_its_record_with_a_reason(field, value):
     bad = good(1)
     if value is None:
         del bad[field]
     else:
         bad[field] = value
-    records = [good(0), bad, good(2)]
-    batch, rejected = from_dicts(records)
-    assert (batch.id, rejected) == (["p0", "p2"], 1)
-    lines = [json.dumps(r).encode() for r in records]  # the standard library writes any int
-    batch, rejected = parse_lines(lines)
-    assert (batch.id, rejected) == (["p0", "p2"], 1)
+    for batch, rejected, problems in _both_entries([good(0), bad, good(2)]):
+        assert (batch.id, rejected) == (["p0", "p2"], 1)
+        [(reason, (count, named, _))] = problems.dropped.items()
+        assert (count, named) == (1, field) and reason.startswith(f"{field}: ")
+        assert problems.fixed == {}
+
+
+@pytest.mark.parametrize(("field", "value"), BAD_OPTIONAL)
+def test_a_bad_optional_field_is_cleared_and_the_post_kept(field, value):
+    exact = good(1, sentiment=-0.5)                 # a float32 column keeps -0.5 exactly
+    for batch, rejected, problems in _both_entries([good(0), {**exact, field: value},
+                                                    good(2)]):
+        assert (batch.id, rejected) == (["p0", "p1", "p2"], 0)
+        kept = batch.posts()[1].to_dict()
+        assert kept == {**exact, field: Post(id="p1", time=T + 1).to_dict()[field]}
+        [(reason, (count, named, example))] = problems.fixed.items()
+        assert (count, named, example) == (1, field, value) and reason.startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize(("tag", "expected"), [
+    ("en_US", "en-US"), ("PT-br", "pt-BR"), ("zh-hant-tw", "zh-Hant-TW"), ("EN", "en"),
+    ("es-419", "es-419"), ("de-CH-x-Phonebk", "de-CH-x-phonebk"), (" fr ", "fr"),
+    ("english", None), ("e", None), ("en--US", None), ("en-US!", None),
+])
+def test_language_tags_are_normalised_to_bcp47(tag, expected):
+    assert normalise_language(tag) == expected
+
+
+def test_a_single_string_where_a_list_belongs_is_a_one_item_list():
+    batch, rejected = from_dicts([good(0, hashtags="#Tag", urls="https://a.example")])
+    assert rejected == 0
+    assert (batch.hashtags[0], batch.urls[0]) == (["tag"], ["https://a.example"])
 
 
 def test_every_record_of_a_shape_can_be_bad_at_once():
