@@ -26,7 +26,7 @@ from controller.frames import FrameComposer
 from controller.moderation.audit import AuditLog
 from controller.moderation.moderator import Moderator
 from controller.moderation.policy import ModerationPolicy
-from controller.posts import PostBatch, parse_lines, score_missing
+from controller.posts import PostBatch, Problems, parse_lines, score_missing
 from controller.sources.base import Source
 from controller.sources.simulator import SimulatorSource
 from controller.sources.spec import parse_source_spec
@@ -213,8 +213,11 @@ class DataPipeline:
             full["feed"] = list(self.feed)
         # Renderers have the shared clock; a timestamp would make every frame "changed".
         full.pop("time", None)
-        # Only what a widget shows: health, not the moment of the last poll.
-        full["sources"] = [{k: s[k] for k in ("name", "state", "ingested", "dropped")}
+        # Only what a widget or the status line shows: health, not the moment of the last poll.
+        full["sources"] = [{**{k: s[k] for k in ("name", "state", "ingested", "dropped",
+                                                 "drop_share")},
+                            "drop_reason": max(s["drops"], key=lambda r: s["drops"][r]["count"],
+                                               default="")}
                            for s in self.source_status()]
         full["moderation"] = {"queued": len(self.moderator.queue())}
         return full
@@ -248,8 +251,9 @@ class DataPipeline:
                 taken += len(items[0]) + items[1]
         for (_, raw), (source, items) in pending.items():
             if raw:
-                batch, rejected = parse_lines(items, source.fill)
-                source.count_dropped(rejected)
+                problems = Problems()
+                batch, rejected = parse_lines(items, source.fill, problems)
+                source.count_validation(problems, len(batch) + rejected)
                 self.ingest(batch, rejected)
             else:
                 for batch, rejected in items:

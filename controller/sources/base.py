@@ -7,7 +7,10 @@ hands the valid ones, as a `PostBatch`, to a sink the controller gives it.
 Each source works in its own daemon thread, so a slow network never holds up
 the controller; it never raises into the controller: a failure makes it
 "degraded" (shown on `/api/status` and the wall's status line) and it retries
-on its own with exponential back-off until it is "ok" again.
+on its own with exponential back-off until it is "ok" again. A source that
+works but drops more than `WARN_DROP_SHARE` of its recent items reads
+"warning": what it dropped, by reason with one example each, is on
+`/api/status` and in the log once per reason per `LOG_INTERVAL_S`.
 """
 
 from __future__ import annotations
@@ -19,15 +22,24 @@ import logging
 import random
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
 
-from controller.posts import NO_FILL, Fill, PostBatch, from_dicts
+from controller.posts import NO_FILL, Fill, PostBatch, Problems, from_dicts
 
 log = logging.getLogger(__name__)
+
+#: a working source that drops more than this share of its recent items reads "warning"
+WARN_DROP_SHARE = 0.2
+#: the share is taken over at least this many of the latest items (whole batches)
+HEALTH_WINDOW_ITEMS = 200
+#: each drop reason is logged at most once per this many seconds
+LOG_INTERVAL_S = 60.0
+#: longest example value shown on /api/status
+EXAMPLE_CHARS = 120
 
 #: takes validated posts and how many records the source rejected in validation
 Sink = Callable[[PostBatch, int], None]
@@ -85,6 +97,9 @@ class Source:
         self._sink: Sink | None = None
         self._raw_sink: RawSink | None = None
         self._jitter = random.Random()
+        self._problems = Problems()
+        self._recent: deque[tuple[int, int]] = deque()
+        self._logged_at: dict[tuple[str, str], tuple[float, int]] = {}
 
     # -- the controller's side -------------------------------------------------
 
@@ -126,28 +141,73 @@ class Source:
     def status(self) -> dict[str, Any]:
         """Health and counters, as `/api/status` lists them per source.
 
-        `last_error` is the most recent failure and stays after a recovery, so
-        an operator can still see what happened; `last_ok_at` is the Unix time
-        of the last successful poll.
+        `state` is "warning" while the source works but drops more than
+        `WARN_DROP_SHARE` of its recent items. `drops` and `field_warnings` map
+        each reason to its count and one example. `last_error` is the most
+        recent failure and stays after a recovery, so an operator can still
+        see what happened; `last_ok_at` is the Unix time of the last
+        successful poll.
         """
         with self._lock:
+            items = sum(n for n, _ in self._recent)
+            share = sum(d for _, d in self._recent) / items if items else 0.0
+            state = self._state
+            if state == "ok" and share > WARN_DROP_SHARE:
+                state = "warning"
             return {
                 "name": self.name,
-                "state": self._state,
+                "state": state,
                 "ingested": self._ingested,
                 "dropped": self._dropped,
+                "drop_share": round(share, 3),
+                "drops": _by_reason(self._problems.dropped),
+                "field_warnings": _by_reason(self._problems.fixed),
                 "last_error": self._last_error,
                 "last_ok_at": self._last_ok_at,
             }
 
-    def count_dropped(self, n: int, reason: str | None = None) -> None:
-        """Count records that failed validation (the controller reports raw lines it rejected)."""
+    def count_dropped(self, n: int, reason: str | None = None, field: str = "",
+                      value: Any = None) -> None:
+        """Count `n` items dropped for `reason`, with one example (`field` and its `value`).
+
+        The drop also counts against the source's health window, as `n` items
+        of which `n` were dropped.
+        """
         if n <= 0:
             return
+        problems = Problems()
+        problems.drop(reason or "dropped", field, value, n)
+        self.count_validation(problems, n)
+
+    def count_validation(self, problems: Problems, items: int) -> None:
+        """Add what validating `items` items found to the counters, the health window and the log.
+
+        The controller calls it for the raw lines it validated for the source.
+        """
+        dropped = sum(entry[0] for entry in problems.dropped.values())
+        if items <= 0 and not problems.fixed:
+            return
+        now = time.monotonic()
+        due = []
         with self._lock:
-            self._dropped += n
-        if reason:
-            log.debug("source %s: dropped %d: %s", self.name, n, reason)
+            self._dropped += dropped
+            if items > 0:
+                self._recent.append((items, dropped))
+                while len(self._recent) > 1 and \
+                        sum(n for n, _ in self._recent) - self._recent[0][0] >= HEALTH_WINDOW_ITEMS:
+                    self._recent.popleft()
+            for kind, found, total in (("dropped", problems.dropped, self._problems.dropped),
+                                       ("field warning", problems.fixed, self._problems.fixed)):
+                for reason, (count, field, value) in found.items():
+                    entry = total.setdefault(reason, [0, field, value])
+                    entry[0] += count
+                    last, count_then = self._logged_at.get((kind, reason), (-LOG_INTERVAL_S, 0))
+                    if now - last >= LOG_INTERVAL_S:
+                        self._logged_at[(kind, reason)] = (now, entry[0])
+                        due.append((kind, reason, entry[0] - count_then, field, entry[2]))
+        for kind, reason, count, field, value in due:
+            log.warning("source %s: %s %d (%s), e.g. %s=%s", self.name, kind, count, reason,
+                        field or "item", _example(value))
 
     # -- the subclass's side ---------------------------------------------------
 
@@ -160,13 +220,21 @@ class Source:
         """
         raise NotImplementedError
 
-    def emit(self, records: list[Any]) -> tuple[int, int]:
+    def emit(self, records: list[Any], problems: Problems | None = None,
+             items: int | None = None) -> tuple[int, int]:
         """Validate records of the post schema and hand the valid ones to the sink.
+
+        Args:
+            records: the records.
+            problems: what the source itself found while mapping (added to its own).
+            items: how many items the source read, when more than `records`.
 
         Returns:
             (valid, rejected); the rejected ones are counted as dropped.
         """
-        batch, rejected = from_dicts(records, self.fill)
+        problems = Problems() if problems is None else problems
+        batch, rejected = from_dicts(records, self.fill, problems)
+        self.count_validation(problems, len(records) if items is None else items)
         self._deliver_batch(batch, rejected)
         return len(batch), rejected
 
@@ -175,35 +243,40 @@ class Source:
         """Map polled items to schema records; emit the valid ones not seen before, oldest first.
 
         Items that do not map (`to_record` raises, as odd JSON makes it do) are
-        counted as dropped, with `unmapped` as the reason.
+        counted as dropped, with `unmapped` as the reason and the error as the
+        example. Ids are remembered only once the sink took their posts, so a
+        batch the sink refused is offered again on the next poll.
         """
-        records, unmappable = [], 0
+        problems = Problems()
+        records = []
         for item in items:
             try:
                 records.append(to_record(item))
-            except (ValueError, TypeError, AttributeError):
-                unmappable += 1
-        self.count_dropped(unmappable, unmapped)
-        batch, rejected = from_dicts(records, self.fill)
-        new = np.array([row for row, post_id in enumerate(batch.id) if seen.add(post_id)],
-                       dtype=np.int64)
-        self._deliver_batch(batch.take(new[np.argsort(batch.time[new], kind="stable")]),
-                            rejected)
+            except (ValueError, TypeError, AttributeError) as exc:
+                problems.drop(unmapped, "", str(exc))
+        batch, rejected = from_dicts(records, self.fill, problems)
+        self.count_validation(problems, len(records) + problems.dropped.get(unmapped, [0])[0])
+        new = np.array(_first_unseen(batch.id, seen), dtype=np.int64)
+        batch = batch.take(new[np.argsort(batch.time[new], kind="stable")])
+        if self._deliver_batch(batch, rejected):
+            for post_id in batch.id:
+                seen.add(post_id)
 
     def emit_raw(self, lines: list[bytes]) -> None:
         """Hand a batch of raw JSON lines to the raw sink (the controller's fast path)."""
         if lines:
             self._deliver(len(lines), self._raw_sink, lines)
 
-    def _deliver_batch(self, batch: PostBatch, rejected: int) -> None:
-        self.count_dropped(rejected, "records that break the post schema")
+    def _deliver_batch(self, batch: PostBatch, rejected: int) -> bool:
+        """True when the sink took the batch (or there was nothing to take)."""
         if len(batch) or rejected:
-            self._deliver(len(batch), self._sink, batch, rejected)
+            return self._deliver(len(batch), self._sink, batch, rejected)
+        return True
 
-    def _deliver(self, count: int, sink: Callable[..., None] | None, *payload: Any) -> None:
+    def _deliver(self, count: int, sink: Callable[..., None] | None, *payload: Any) -> bool:
         if sink is None:
             self.count_dropped(count, "no sink")
-            return
+            return False
         try:
             sink(*payload)
         except Exception as exc:      # the controller's bug must not kill the source
@@ -211,9 +284,10 @@ class Source:
             with self._lock:
                 self._dropped += count
                 self._last_error = f"sink refused {count} posts: {exc}"
-            return
+            return False
         with self._lock:
             self._ingested += count
+        return True
 
     # -- the loop --------------------------------------------------------------
 
@@ -262,6 +336,28 @@ class Source:
 # -- helpers shared by the sources ------------------------------------------------
 
 
+def _example(value: Any) -> str:
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "\u2026"
+
+
+def _by_reason(counts: dict[str, list]) -> dict[str, dict[str, Any]]:
+    """Reason -> count and one example, as /api/status shows them."""
+    return {reason: {"count": count, "field": field, "example": _example(value)}
+            for reason, (count, field, value) in counts.items()}
+
+
+def _first_unseen(ids: list[str], seen: SeenIds) -> list[int]:
+    """Rows whose id is neither in `seen` nor earlier in `ids`."""
+    earlier: set[str] = set()
+    rows = []
+    for row, post_id in enumerate(ids):
+        if post_id not in seen and post_id not in earlier:
+            rows.append(row)
+        earlier.add(post_id)
+    return rows
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
     """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
     if not value:
@@ -284,6 +380,9 @@ class SeenIds:
     def __init__(self, size: int = 20000):
         self.size = size
         self._ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, post_id: str) -> bool:
+        return post_id in self._ids
 
     def add(self, post_id: str) -> bool:
         """Remember an id; False when it was already seen."""

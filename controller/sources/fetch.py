@@ -67,8 +67,8 @@ class Fetcher:
         Args:
             url: what to get.
             params: query parameters added to the URL.
-            conditional: send the ETag / Last-Modified of the previous answer
-                for this URL, so an unchanged resource costs a 304 only.
+            conditional: send the ETag / Last-Modified of the last answer
+                `remember`ed for this URL, so an unchanged resource costs a 304 only.
 
         Raises:
             RetryLater: 429, or 503 with Retry-After: wait as the server says.
@@ -93,14 +93,21 @@ class Fetcher:
             raise RetryLater(f"{url}: HTTP {response.status_code} ({what}{hint})", after)
         if response.status_code >= 400:
             raise SourceError(f"{url}: HTTP {response.status_code} {response.reason or ''}".strip())
-        if conditional:
-            validators = {}
-            if response.headers.get("ETag"):
-                validators["If-None-Match"] = response.headers["ETag"]
-            if response.headers.get("Last-Modified"):
-                validators["If-Modified-Since"] = response.headers["Last-Modified"]
-            self._validators[url] = validators
         return response
+
+    def remember(self, url: str, response: requests.Response) -> None:
+        """Revalidate `url` against this answer from now on (ETag, Last-Modified).
+
+        Call it only once the body has been used: a body that could not be
+        parsed must be fetched whole again, not answered with 304 (which reads
+        as "nothing new", so "ok") for good.
+        """
+        validators = {}
+        if response.headers.get("ETag"):
+            validators["If-None-Match"] = response.headers["ETag"]
+        if response.headers.get("Last-Modified"):
+            validators["If-Modified-Since"] = response.headers["Last-Modified"]
+        self._validators[url] = validators
 
     def close(self) -> None:
         """Close the session's connections."""

@@ -252,8 +252,9 @@ class HttpSource(Source):
             answer = response.json()
         except ValueError as exc:
             raise SourceError(f"{self.url}: malformed JSON ({exc})") from None
-        self.emit_new(self.mapping.find_items(answer), self.mapping.apply, self.seen,
-                      "items that do not map to a post")
+        items = self.mapping.find_items(answer)
+        self.fetcher.remember(self.url, response)
+        self.emit_new(items, self.mapping.apply, self.seen, "items that do not map to a post")
         return self.interval
 
     def close(self) -> None:

@@ -65,6 +65,7 @@ class RssSource(Source):
         if not feed.entries and (feed.bozo or not feed.version):
             reason = feed.get("bozo_exception") or "not RSS or Atom"
             raise SourceError(f"{self.url}: unreadable feed ({reason})")
+        self.fetcher.remember(self.url, response)
         self.emit_new(feed.entries, lambda entry: self.to_post(entry, feed.feed), self.seen,
                       "entries without id, link or title")
         return self.interval

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from services import Service
 
 from controller.demo import die_with_parent
 
@@ -75,3 +76,20 @@ def spawn(tmp_path):
         except ProcessLookupError:
             pass
         proc.wait()
+
+
+@pytest.fixture
+def service():
+    """A local HTTP server whose routes each test sets (`tests/services.py`)."""
+    running = Service()
+    yield running
+    running.close()
+
+
+@pytest.fixture
+def sources():
+    """Sources a test starts; all stopped at teardown, even when the test fails."""
+    started = []
+    yield started
+    for source in started:
+        source.stop()

@@ -148,7 +148,8 @@ def test_odd_request_bodies_get_400s_and_an_idle_wall_sends_no_frames(tmp_path, 
     odd = [{"id": "a", "time": 10 ** 400, "text": "x"}, {"id": "b", "time": time.time(),
                                                           "text": "fine", "language": "english"}]
     answer = requests.post(f"{base}/api/ingest", json={"posts": odd}, headers=auth, timeout=10)
-    assert answer.status_code == 200 and answer.json() == {"accepted": 0, "rejected": 2}
+    # the bad time drops its post; the bad language only costs the language
+    assert answer.status_code == 200 and answer.json() == {"accepted": 1, "rejected": 1}
     seq = wait_for(lambda: (s := api_status(http)) and s["seq"], 10, "a first frame")
     time.sleep(2.0)
     assert api_status(http)["seq"] - seq <= 2, "frames must not go out when nothing changed"

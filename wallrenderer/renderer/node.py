@@ -13,6 +13,7 @@ import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -369,10 +370,7 @@ class Renderer:
             since = time.strftime("%H:%M:%S", time.localtime(self.stale_since))
             self.view.set_overlay(f"stale since {since}")
             return
-        sources = self.data.get("sources")
-        degraded = [str(s.get("name")) for s in sources if isinstance(s, dict)
-                    and s.get("state") == "degraded"] if isinstance(sources, list) else []
-        self.view.set_overlay(f"degraded: {', '.join(degraded)}" if degraded else None)
+        self.view.set_overlay(source_status_line(self.data.get("sources")))
 
     def _target(self, view: PanelView | None = None):
         """Where a view (the shown one by default) draws: the window, or offscreen."""
@@ -487,3 +485,27 @@ def run_renderer(options: RendererOptions) -> int:
         signal.signal(sig, lambda *_: renderer.stop())
     renderer.run()
     return 0
+
+
+def source_status_line(sources: Any) -> str | None:
+    """What the wall's status line says about sources that are not well, or None when all are.
+
+    Degraded sources first (they read nothing), then those in "warning" with
+    the share they drop and their most common reason, so the person at the
+    wall knows where to look without opening /api/status.
+    """
+    if not isinstance(sources, list):
+        return None
+    sources = [s for s in sources if isinstance(s, dict)]
+    parts = []
+    degraded = [str(s.get("name")) for s in sources if s.get("state") == "degraded"]
+    if degraded:
+        parts.append(f"degraded: {', '.join(degraded)}")
+    for source in sources:
+        if source.get("state") == "warning":
+            share = source.get("drop_share")
+            share = f" drops {share:.0%}" if isinstance(share, int | float) else ""
+            reason = source.get("drop_reason")
+            reason = f" ({reason})" if isinstance(reason, str) and reason else ""
+            parts.append(f"warning: {source.get('name')}{share}{reason}")
+    return " \u00b7 ".join(parts) or None
