@@ -20,6 +20,7 @@ import email.utils
 import html.parser
 import logging
 import random
+import re
 import threading
 import time
 from collections import OrderedDict, deque
@@ -427,6 +428,31 @@ class _TextExtractor(html.parser.HTMLParser):
     def handle_data(self, data):
         if not self._hidden:
             self.parts.append(data)
+
+
+_NOT_IN_TAG = re.compile(r"[^\w\u00b7\u200c]+")
+
+
+def as_hashtag(term: str) -> str:
+    """A category or keyword in the grammar of hashtags: letters, digits and `_`, lower case.
+
+    `Smart Home` -> `smarthome`, `gowanuscanal(brooklyn,ny)` -> `gowanuscanalbrooklynny`:
+    what a person would type after `#`, so feed categories count with the tags of social posts.
+    """
+    return _NOT_IN_TAG.sub("", term).lower()
+
+
+def remove_shortcodes(text: str, shortcodes: Iterable[str]) -> str:
+    """Text without the `:shortcode:` of custom emoji, which show as codes outside their server.
+
+    Mastodon gives no text alternative for them, so they are removed and the
+    spaces around them closed up.
+    """
+    codes = [code for code in shortcodes if code]
+    if not codes or ":" not in text:
+        return text
+    pattern = re.compile(":(?:" + "|".join(map(re.escape, codes)) + "):")
+    return "\n".join(" ".join(line.split()) for line in pattern.sub("", text).split("\n")).strip()
 
 
 def html_to_text(markup: str) -> tuple[str, list[str]]:

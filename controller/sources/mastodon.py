@@ -28,7 +28,13 @@ from typing import Any
 from urllib.parse import quote
 
 from controller.posts import Fill, match_brand
-from controller.sources.base import SeenIds, Source, SourceError, html_to_text
+from controller.sources.base import (
+    SeenIds,
+    Source,
+    SourceError,
+    html_to_text,
+    remove_shortcodes,
+)
 from controller.sources.fetch import Fetcher, rate_limit_wait
 
 _TAG = re.compile(r"^[\w\u00b7\u200c]+$")
@@ -170,10 +176,11 @@ class MastodonSource(Source):
         """
         account = status.get("account") or {}
         text, links = html_to_text(status.get("content") or "")
+        text = remove_shortcodes(text, _shortcodes(status))
         if status.get("spoiler_text"):
             text = f"CW: {status['spoiler_text']}\n{text}"
         hashtags = [t["name"].lower() for t in status.get("tags") or [] if t.get("name")]
-        urls = [u for u in [status.get("url"), *links] if u]
+        urls = list(dict.fromkeys(u for u in [status.get("url"), *links] if u))
         reply_to = status.get("in_reply_to_id")
         handle = account.get("acct") or account.get("username") or ""
         brand = match_brand(text, hashtags, self.brands) or (self.tag or "").lower()
@@ -181,11 +188,12 @@ class MastodonSource(Source):
             "id": f"mastodon:{self.host}:{status['id']}",
             "time": status.get("created_at"),
             "network": "mastodon",
-            "author": account.get("display_name") or account.get("username") or handle,
+            "author": remove_shortcodes(account.get("display_name") or "", _shortcodes(account))
+            or account.get("username") or handle,
             "handle": handle,
             "followers": account.get("followers_count") or 0,
             "text": text,
-            "language": (status.get("language") or "").split("-")[0],
+            "language": status.get("language") or "",
             "country": "",
             "brand": brand,
             "hashtags": hashtags,
@@ -196,3 +204,8 @@ class MastodonSource(Source):
 
     def close(self) -> None:
         self.fetcher.close()
+
+
+def _shortcodes(owner: dict[str, Any]) -> list[str]:
+    """The custom emoji codes a status or account uses (its `emojis` list)."""
+    return [e.get("shortcode") or "" for e in owner.get("emojis") or [] if isinstance(e, dict)]

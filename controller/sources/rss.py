@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import feedparser
 
 from controller.posts import Fill, is_own
-from controller.sources.base import SeenIds, Source, SourceError, html_to_text
+from controller.sources.base import SeenIds, Source, SourceError, as_hashtag, html_to_text
 from controller.sources.fetch import Fetcher
 
 #: longest summary kept in a post's text; feeds sometimes carry whole articles
@@ -79,6 +79,8 @@ class RssSource(Source):
         link = entry.get("link") or ""
         title = " ".join((entry.get("title") or "").split())
         summary, links = html_to_text(entry.get("summary") or "")
+        if not summary and entry.get("content"):   # Atom: content, with an empty summary
+            summary, links = html_to_text(entry.content[0].get("value") or "")
         if len(summary) > MAX_SUMMARY_CHARS:
             summary = summary[:MAX_SUMMARY_CHARS - 1].rstrip() + "\u2026"
         text = title if not summary or summary == title else f"{title}\n{summary}".strip()
@@ -89,9 +91,8 @@ class RssSource(Source):
             key = hashlib.sha1(title.encode()).hexdigest()
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         site = urlsplit(channel.get("link") or link or self.url).hostname or ""
-        hashtags = ["".join((t.get("term") or "").lower().split()).lstrip("#")
-                    for t in entry.get("tags") or []]
-        author = entry.get("author") or channel.get("title") or site
+        hashtags = [as_hashtag(t.get("term") or "") for t in entry.get("tags") or []]
+        author = _person_name(entry) or channel.get("title") or site
         return {
             "id": f"rss:{key}",
             "time": calendar.timegm(stamp) if stamp else time.time(),
@@ -100,13 +101,19 @@ class RssSource(Source):
             "handle": site,
             "followers": 0,
             "text": text,
-            "language": (channel.get("language") or "").split("-")[0].lower(),
+            "language": channel.get("language") or "",
             "country": "",
-            "hashtags": [t for t in hashtags if t],
-            "urls": [u for u in [link, *links] if u],
+            "hashtags": list(dict.fromkeys(t for t in hashtags if t)),
+            "urls": list(dict.fromkeys(u for u in [link, *links] if u)),
             "sentiment": None,
             "own": is_own(site, self.own_accounts) or is_own(author, self.own_accounts),
         }
 
     def close(self) -> None:
         self.fetcher.close()
+
+
+def _person_name(entry: Any) -> str:
+    """The author's name, never their address: feeds write `jo@x.example (Jo)` or `Jo <jo@...>`."""
+    name = (entry.get("author_detail") or {}).get("name") or entry.get("author") or ""
+    return "" if "@" in name and " " not in name.strip() else name.strip()

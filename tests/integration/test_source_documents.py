@@ -104,3 +104,67 @@ def test_a_mapping_that_cannot_work_is_refused_with_file_line_and_field(text, ex
         mapping_from_text(text, "map.yaml")
     assert str(caught.value).startswith("map.yaml:") and expected in str(caught.value), \
         str(caught.value)
+
+
+# -- feeds: encodings nobody declared, RDF, Atom with content only --------------------------
+
+
+def poll_feed(service, name: str) -> tuple[list[dict], dict]:
+    url = serve(service, name, "application/xml")     # no charset: the bytes must tell
+    source = parse_source_spec(f"rss:{url}")
+    got = Collector()
+    source.attach(got)
+    source.poll()
+    return got.posts, source.status()
+
+
+def test_feeds_without_a_declared_encoding_are_read_in_their_own(service):
+    russian, status = poll_feed(service, "news-koi8r-undeclared.rss")
+    assert status["dropped"] == 0
+    assert [p["text"].split("\n")[0] for p in russian] == [
+        "Acme выпустила новую коробку", "Globex отвечает Acme"]
+    assert russian[0]["author"] == "Иван Петров" and russian[0]["hashtags"] == ["умныйдом"]
+    polish, _ = poll_feed(service, "news-iso8859-2-undeclared.rss")
+    [post] = polish
+    assert post["text"] == ("Nowe pudełko Acme już w sklepach\n"
+                            "Klienci chwalą łączność. Więcej: tutaj")
+    assert post["author"] == "Zofia Żak" and post["language"] == "pl-PL"
+    assert post["hashtags"] == ["gowanuscanalbrooklynny", "acme", "smarthome"]
+    assert post["urls"] == ["https://dziennik.example.pl/acme"]      # its own link once
+
+
+def test_rdf_feed_with_a_posix_language_keeps_every_entry(service):
+    posts, status = poll_feed(service, "journal-posix-language.rdf")
+    assert len(posts) == 2 and status["dropped"] == 0 and status["field_warnings"] == {}
+    assert {p["language"] for p in posts} == {"en-US"}
+    assert [p["author"] for p in posts] == ["Mattt Thompson", "NSHipster"]   # never an address
+    assert posts[0]["hashtags"] == ["gowanuscanalbrooklynny"]
+
+
+def test_atom_entry_with_content_and_an_empty_summary_shows_the_content(service):
+    [post], _ = poll_feed(service, "blog-utf16.atom")
+    assert post["text"] == "Caixa Acme chega ao Brasil\nA nova caixa chega às lojas em dezembro. " \
+                           "Saiba mais"
+    assert (post["author"], post["language"]) == ("Equipe Acme", "pt-BR")
+    assert post["urls"] == ["https://blog.acme.example/br/caixa", "https://acme.example/br"]
+
+
+# -- Mastodon: custom emoji, repeated links, languages -------------------------------------------
+
+
+def test_mastodon_statuses_lose_emoji_codes_and_repeated_links(service):
+    body = (FIXTURES / "mastodon-tag-acme.json").read_bytes()
+    service.routes["/api/v1/timelines/tag/acme"] = lambda r: Answer(
+        200, body, {"Content-Type": "application/json; charset=utf-8"})
+    source = parse_source_spec(f"mastodon:{service.base}/tags/acme")
+    got = Collector()
+    source.attach(got)
+    source.poll()
+    assert len(got.posts) == 20 and source.status()["dropped"] == 0
+    assert not any(":blob" in p["text"] or ":blob" in p["author"] for p in got.posts)
+    emoji = next(p for p in got.posts if p["id"].endswith(":113500000000001000"))
+    assert emoji["author"] == "Ann Martin"
+    assert emoji["text"] == "Loving the #acme box https://acme.example/box\nagain: acme.example/box"
+    assert emoji["urls"] == ["https://mastodon.social/@u1/113500000000001000",
+                             "https://acme.example/box"]
+    assert {p["language"] for p in got.posts} == {"en", "de", "pt-BR"}

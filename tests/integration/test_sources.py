@@ -525,7 +525,7 @@ def test_rss_and_atom_feeds_become_posts(service):
         "id": "rss:td-1001", "time": START + 9.5 * 3600, "network": "rss",
         "author": "Jane Reporter", "handle": "techdaily.example", "followers": 0,
         "text": "Acme unveils its new Box\nThe Acme Box is out.\nRead more",
-        "language": "en", "country": "", "brand": "acme", "hashtags": ["smarthome"],
+        "language": "en-GB", "country": "", "brand": "acme", "hashtags": ["smarthome"],
         "urls": ["https://techdaily.example/acme-box", "https://acme.example"],
         "sentiment": None, "in_reply_to": "", "own": False,
     }
