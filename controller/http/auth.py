@@ -65,19 +65,19 @@ def change(handler):
     return guarded
 
 
-async def read_body(request: Request) -> bytes:
-    """The body, at most MAX_BODY_BYTES (413 beyond, before reading it when announced)."""
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body as it streams in, at most `limit` bytes (413 beyond, unread if announced)."""
     announced = request.headers.get("content-length", "0").strip()
-    if announced.isdigit() and int(announced) > MAX_BODY_BYTES:
+    if announced.isdigit() and int(announced) > limit:
         raise ApiError(413, f"request body of {announced} bytes is over the limit of "
-                            f"{MAX_BODY_BYTES} bytes", {"Connection": "close"})
-    body = b""
+                            f"{limit} bytes", {"Connection": "close"})
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, f"request body is over the limit of {MAX_BODY_BYTES} bytes",
+        if len(body) > limit:
+            raise ApiError(413, f"request body is over the limit of {limit} bytes",
                            {"Connection": "close"})
-    return body
+    return bytes(body)
 
 
 def _client(request: Request) -> str:

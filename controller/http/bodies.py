@@ -8,7 +8,7 @@ got 0`) instead of pydantic's error list.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any, ClassVar, TypeVar
+from typing import Annotated, ClassVar, TypeVar
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
@@ -58,13 +58,6 @@ class SpikeBody(Body):
     minutes: Annotated[float, Field(strict=True, ge=0.5, le=1440.0)] | None = None
     factor: Annotated[float, Field(strict=True, ge=1.0, le=100.0)] | None = None
     terms: Annotated[list[Annotated[str, Field(strict=True)]], Field(max_length=20)] | None = None
-
-
-class IngestBody(Body):
-    """POST /api/ingest: posts from a webhook."""
-    EXAMPLE = '{"posts": [POST, ...]} (see docs/posts.md)'
-    MESSAGES = {"posts": "must be a list of posts (see docs/posts.md)"}
-    posts: Annotated[list[Any], Field(strict=True)]
 
 
 class IdBody(Body):

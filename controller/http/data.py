@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from controller.http.auth import change, read_body
-from controller.http.bodies import IdBody, IngestBody, RejectBody, SpikeBody, parse_body
+from controller.http.bodies import IdBody, RejectBody, SpikeBody, parse_body
 from controller.http.errors import ApiError, json_response
+from controller.sources.webhook import MAX_BODY_BYTES as WEBHOOK_MAX_BODY_BYTES
+from controller.sources.webhook import WebhookError
 from wallrenderer.core.errors import WallError
 
 log = logging.getLogger("controller.http")
@@ -37,9 +40,11 @@ async def post_ingest(request: Request) -> Response:
     webhook = _pipeline(request).webhook
     if webhook is None:
         raise ApiError(404, "no webhook source: start the controller with --source webhook")
-    body = parse_body(await read_body(request), IngestBody)
-    accepted, rejected = webhook.push(body.posts)
-    return json_response({"accepted": accepted, "rejected": rejected})
+    body = await read_body(request, WEBHOOK_MAX_BODY_BYTES)
+    try:   # decoding and validating megabytes would hold the event loop: a worker thread
+        return json_response(await run_in_threadpool(webhook.ingest, body))
+    except WebhookError as exc:
+        raise ApiError(exc.status, str(exc)) from None
 
 
 @change

@@ -161,8 +161,8 @@ class Source:
                 "ingested": self._ingested,
                 "dropped": self._dropped,
                 "drop_share": round(share, 3),
-                "drops": _by_reason(self._problems.dropped),
-                "field_warnings": _by_reason(self._problems.fixed),
+                "drops": by_reason(self._problems.dropped),
+                "field_warnings": by_reason(self._problems.fixed),
                 "last_error": self._last_error,
                 "last_ok_at": self._last_ok_at,
             }
@@ -257,7 +257,7 @@ class Source:
                 problems.drop(unmapped, "", str(exc))
         batch, rejected = from_dicts(records, self.fill, problems)
         self.count_validation(problems, len(records) + problems.dropped.get(unmapped, [0])[0])
-        new = np.array(_first_unseen(batch.id, seen), dtype=np.int64)
+        new = np.array(first_unseen(batch.id, seen), dtype=np.int64)
         batch = batch.take(new[np.argsort(batch.time[new], kind="stable")])
         if self._deliver_batch(batch, rejected):
             for post_id in batch.id:
@@ -342,13 +342,13 @@ def _example(value: Any) -> str:
     return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS - 1] + "\u2026"
 
 
-def _by_reason(counts: dict[str, list]) -> dict[str, dict[str, Any]]:
+def by_reason(counts: dict[str, list]) -> dict[str, dict[str, Any]]:
     """Reason -> count and one example, as /api/status shows them."""
     return {reason: {"count": count, "field": field, "example": _example(value)}
             for reason, (count, field, value) in counts.items()}
 
 
-def _first_unseen(ids: list[str], seen: SeenIds) -> list[int]:
+def first_unseen(ids: list[str], seen: SeenIds) -> list[int]:
     """Rows whose id is neither in `seen` nor earlier in `ids`."""
     earlier: set[str] = set()
     rows = []

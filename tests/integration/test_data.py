@@ -130,7 +130,8 @@ def test_a_dead_source_is_degraded_on_the_status_and_the_rest_goes_on(tmp_path, 
         f"http://127.0.0.1:{http}/api/ingest", headers={"Authorization": f"Bearer {TOKEN}"},
         json={"posts": [{"id": "w1", "time": time.time(), "text": "acme rocks", "brand": "acme"},
                         {"id": 7}]}, timeout=10)
-    assert answer.status_code == 200 and answer.json() == {"accepted": 1, "rejected": 1}
+    assert answer.status_code == 200
+    assert (answer.json()["accepted"], answer.json()["rejected"]) == (1, 1)
     wait_for(lambda: day_volume(snapshot(connect), "acme") == 1, 30,
              "the webhook post in the aggregates")
 
@@ -149,7 +150,8 @@ def test_odd_request_bodies_get_400s_and_an_idle_wall_sends_no_frames(tmp_path, 
                                                           "text": "fine", "language": "english"}]
     answer = requests.post(f"{base}/api/ingest", json={"posts": odd}, headers=auth, timeout=10)
     # the bad time drops its post; the bad language only costs the language
-    assert answer.status_code == 200 and answer.json() == {"accepted": 1, "rejected": 1}
+    assert answer.status_code == 200
+    assert (answer.json()["accepted"], answer.json()["rejected"]) == (1, 1)
     seq = wait_for(lambda: (s := api_status(http)) and s["seq"], 10, "a first frame")
     time.sleep(2.0)
     assert api_status(http)["seq"] - seq <= 2, "frames must not go out when nothing changed"
