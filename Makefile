@@ -4,13 +4,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 SOURCES := pyproject.toml $(shell find wallrenderer controller shaders layouts -type f -not -path '*/__pycache__/*' 2>/dev/null)
 DEMO_OUT ?= wall-output
+# Sources for the demo instead of the simulator: make demo DEMO_SOURCES='simulator?backfill=10800 bluesky?brands=acme'
+DEMO_SOURCES ?=
 
 .PHONY: demo test bench lint clean
 
 # With a display: one window per panel, until Ctrl-C. Without: headless PNGs after a few seconds.
 demo: $(VENV)/.installed
 	@PYTHON=$(PYTHON) scripts/system-packages.sh demo
-	$(BIN)/wallrenderer demo --out-dir $(DEMO_OUT) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 4)
+	$(BIN)/wallrenderer demo --out-dir $(DEMO_OUT) $(if $(DISPLAY)$(WAYLAND_DISPLAY),,--headless --seconds 4) \
+		$(foreach spec,$(DEMO_SOURCES),--source '$(spec)')
 
 test: $(VENV)/.installed-test
 	@PYTHON=$(PYTHON) scripts/system-packages.sh test
@@ -27,6 +30,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/calibrate.py
 	$(BIN)/python benchmarks/tablet.py
+	$(BIN)/python benchmarks/bluesky.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -36,6 +36,8 @@ class Request:
     query: dict[str, str]
     headers: dict[str, str]
     at: float
+    #: every value of each key, in order (the query above keeps the last)
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -61,8 +63,9 @@ class Service:
 
             def do_GET(self):
                 parts = urlsplit(self.path)
-                request = Request(parts.path, {k: v[-1] for k, v in parse_qs(parts.query).items()},
-                                  dict(self.headers), time.monotonic())
+                lists = parse_qs(parts.query)
+                request = Request(parts.path, {k: v[-1] for k, v in lists.items()},
+                                  dict(self.headers), time.monotonic(), lists)
                 service.requests.append(request)
                 route = service.routes.get(parts.path)
                 answer = route(request) if route else Answer(404, {"error": "Record not found"})

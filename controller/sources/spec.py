@@ -69,6 +69,20 @@ def _public_name(spec: str) -> str:
     return spec.split("?", 1)[0]
 
 
+def _bluesky(spec: str, target: str, bare_query: str, options: dict[str, Any]) -> Source:
+    """`bluesky[?OPTIONS]` or `bluesky:ws[s]://HOST/subscribe[?OPTIONS]`."""
+    from controller.sources.bluesky import BlueskySource
+
+    url, _, query = target.partition("?") if target else ("", "", bare_query.lstrip("?"))
+    if target and not url.startswith(("ws://", "wss://")):
+        raise WallError(f"--source {spec}: {url!r} is not a ws:// or wss:// Jetstream URL")
+    parsed, _ = _split_options(spec, query, BlueskySource.SPEC_OPTIONS, keep_unknown=False)
+    try:
+        return _build(BlueskySource, spec, {"url": url} if url else {}, parsed, options)
+    except ValueError as exc:
+        raise WallError(f"--source {spec}: {exc}") from None
+
+
 def _build(cls: type[Source], spec: str, positional: dict[str, Any], query_options: dict,
            options: dict[str, Any]) -> Source:
     """Instantiate with the spec's options over the caller's; options a source lacks are skipped."""
@@ -79,7 +93,7 @@ def _build(cls: type[Source], spec: str, positional: dict[str, Any], query_optio
     return cls(**kwargs)
 
 
-SOURCE_KINDS = ("simulator", "replay", "http", "mastodon", "rss", "webhook")
+SOURCE_KINDS = ("simulator", "replay", "http", "mastodon", "rss", "webhook", "bluesky")
 
 
 def parse_source_spec(spec: str, **options: Any) -> Source:
@@ -89,7 +103,7 @@ def parse_source_spec(spec: str, **options: Any) -> Source:
         spec: e.g. `simulator?seed=7`, `replay:posts.jsonl?speed=10&loop=1`,
             `http:https://api.example/posts?mapping=map.yaml&interval=30`,
             `mastodon:mastodon.social/tags/acme`, `rss:https://example.com/feed`,
-            `webhook`.
+            `webhook`, `bluesky?brands=acme,globex`.
         **options: settings from the controller for every source (e.g. `brands`,
             `own_accounts`, `backoff`, `clock`); each source takes those it knows,
             and options written in the spec win.
@@ -104,7 +118,7 @@ def parse_source_spec(spec: str, **options: Any) -> Source:
         kind, rest = "http", spec          # a bare URL is an http: source
     if kind not in SOURCE_KINDS:
         bare = kind.split("?", 1)[0]
-        if bare in ("simulator", "webhook"):
+        if bare in ("simulator", "webhook", "bluesky"):
             kind, colon, rest = bare, "", spec[len(bare):]
         else:
             near = difflib.get_close_matches(bare, SOURCE_KINDS, n=1)
@@ -112,6 +126,8 @@ def parse_source_spec(spec: str, **options: Any) -> Source:
             raise WallError(f"--source {spec}: unknown source kind {bare!r}{hint} "
                             f"(kinds: {', '.join(SOURCE_KINDS)})")
     options.setdefault("name", _public_name(spec))
+    if kind == "bluesky":
+        return _bluesky(spec, rest if colon else "", rest if not colon else "", options)
     if kind in ("simulator", "webhook"):
         if colon:
             raise WallError(f"--source {spec}: {kind} takes no ':' argument, "
