@@ -19,6 +19,7 @@ from controller.posts import (
     Post,
     Problems,
     Ragged,
+    _categorical,
     from_dicts,
     normalise_language,
     parse_lines,
@@ -268,6 +269,23 @@ def test_valid_records_survive_the_columns_unchanged(records):
     expected = [{**Post(id=r["id"], time=r["time"]).to_dict(), **r} for r in records]
     assert out == expected
     assert all(set(post) == set(FIELDS) for post in out)
+
+
+def _normalise_or_reject(value: str) -> str | None:
+    return None if "!" in value else value.upper()
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.none() | st.sampled_from(["", "a", "A", "b", "c!", "dd", "x!"]), max_size=40),
+       st.sampled_from(["", "filled"]))
+def test_categorical_codes_match_checking_every_row_on_its_own(column, empty):
+    bad = np.zeros(len(column), dtype=bool)
+    coded = _categorical(column, bad, _normalise_or_reject, empty)
+    expected = [(raw or empty) if not raw else _normalise_or_reject(raw) for raw in column]
+    assert bad.tolist() == [value is None for value in expected]
+    assert [coded.vocab[c] for c in coded.codes.tolist()] == [
+        "" if value is None else value for value in expected]
+    assert coded.vocab[0] == "" and len(set(coded.vocab)) == len(coded.vocab)
 
 
 def test_the_pure_controller_modules_load_no_gpu_window_or_socket_library():
