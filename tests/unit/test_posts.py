@@ -120,6 +120,16 @@ def test_malformed_json_and_non_objects_count_blank_lines_do_not():
     assert (batch.id, rejected) == (["p0", "p1"], 3)
 
 
+def test_a_long_batch_keeps_order_and_counts_bad_lines_across_decoding_chunks():
+    lines = [orjson.dumps(good(i)) for i in range(2500)]
+    lines[1500] = b'{"id": "bad"}'
+    lines[2499] = b"{not json"
+    batch, rejected = parse_lines(lines)
+    assert rejected == 2
+    assert batch.id == [f"p{i}" for i in range(2499) if i != 1500]
+    assert batch.time.tolist() == [T + i for i in range(2499) if i != 1500]
+
+
 def test_absent_and_null_optional_fields_take_their_empty_values():
     batch, rejected = from_dicts([
         {"id": "a", "time": T},
