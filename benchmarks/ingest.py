@@ -13,7 +13,7 @@ does, in batches of lines, on one core:
 
 Rates are posts per second of this process's CPU time, so other load on the
 machine does not lower them; wall-clock rates are printed beside them.
-`--profile` adds the functions that dominate, from cProfile.
+`--profile` adds the functions that dominate, from cProfile (CPU time).
 
 Prints one JSON object as its last line:
 {"posts_per_s": ..., "posts_per_s_vader": ..., "ratio_to_orjson": ..., ...}
@@ -202,8 +202,12 @@ def bare_parse(path: Path, batch_lines: int) -> float:
 
 
 def profile(path: Path, batch_lines: int) -> str:
-    """The top of a cProfile of one replay, sorted by own time."""
-    profiler = cProfile.Profile()
+    """The top of a cProfile of one replay, sorted by own CPU time.
+
+    CPU time, as the rates: on a shared machine wall-clock time would charge
+    a function for whatever else ran meanwhile.
+    """
+    profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     run(path, batch_lines, vader=False)
     profiler.disable()
