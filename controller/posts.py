@@ -108,8 +108,9 @@ class Record(msgspec.Struct, gc=False):
 
 
 _LINE = msgspec.json.Decoder(Record)
-#: items decoded at once: their records fit in the processor's cache
-_CHUNK = 1000
+#: items decoded at once: their records stay in the processor's cache until they are
+#: transposed and freed (measured on the ingest benchmark: 250 cost a tenth less than 1,000)
+_CHUNK = 250
 
 
 @dataclass(frozen=True)
