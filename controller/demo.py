@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import signal
 import socket
 import subprocess
@@ -26,6 +25,7 @@ from controller.aggregate.campaign import tracked_keys
 from controller.library import load_library
 from controller.sources.simulator import SimulatorSource
 from wallrenderer.core.client import control_request
+from wallrenderer.core.desktop import has_display
 from wallrenderer.core.geometry import Wall
 from wallrenderer.core.wallimage import compose_wall
 
@@ -59,11 +59,6 @@ def die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def has_display() -> bool:
-    """True when windows can open (X11 or Wayland session)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 @dataclass

@@ -24,3 +24,14 @@ def _private_cache(tmp_path_factory):
     import os
 
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
+@pytest.fixture(autouse=True)
+def no_desktop(monkeypatch):
+    """Tests run as on a display-less machine; a test that wants X starts its own and says so.
+
+    A renderer with no mode flag goes fullscreen when there is a display, so a
+    developer's own DISPLAY would put test windows over their desktop.
+    """
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)

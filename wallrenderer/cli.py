@@ -59,19 +59,37 @@ def _relay(args: argparse.Namespace) -> int:
 
 
 def _renderer(args: argparse.Namespace) -> int:
+    from wallrenderer.core.desktop import has_display
+
+    if args.list_screens:
+        from wallrenderer.renderer.screens import read_x_screen
+
+        print(read_x_screen().describe())
+        return 0
+    missing = [f"--{name}" for name in ("connect", "display") if not getattr(args, name)]
+    if missing:
+        print(f"wallrenderer renderer: {' and '.join(missing)} required", file=sys.stderr)
+        return 2
+    from wallrenderer.core.security import client_from_options
+    from wallrenderer.renderer.blanking import blanking_off
     from wallrenderer.renderer.gl import WindowPlacement
     from wallrenderer.renderer.node import RendererOptions, run_renderer
 
-    mode = "fullscreen" if args.fullscreen else "windowed" if args.windowed else "headless"
+    if args.fullscreen or args.windowed or args.headless:
+        mode = "fullscreen" if args.fullscreen else "windowed" if args.windowed else "headless"
+    else:
+        # A panel PC with a display shows the wall; only a display-less machine runs headless.
+        mode = "fullscreen" if has_display() else "headless"
     placement = WindowPlacement.parse(args.geometry) if args.geometry else None
     fps = args.fps or (60.0 if mode != "headless" else 10.0)
-    from wallrenderer.core.security import client_from_options
-
     curve = client_from_options(args.curve_secret, args.curve_server)
     options = RendererOptions(
         args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps, curve
     )
-    return run_renderer(options)
+    if mode != "fullscreen":
+        return run_renderer(options)
+    with blanking_off():
+        return run_renderer(options)
 
 
 def _preview(args: argparse.Namespace) -> int:
@@ -237,13 +255,19 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.set_defaults(run=_controller)
 
     ren = sub.add_parser("renderer", help="draw one panel's slice of the wall")
-    ren.add_argument("--connect", required=True, help="controller HOST or HOST:PORT")
-    ren.add_argument("--display", required=True, help="this panel's id, e.g. r0c1")
+    ren.add_argument("--connect", help="controller HOST or HOST:PORT (required)")
+    ren.add_argument("--display", help="this panel's id, e.g. r0c1 (required)")
     mode = ren.add_mutually_exclusive_group()
-    mode.add_argument("--fullscreen", action="store_true", help="fullscreen on --screen N")
+    mode.add_argument("--fullscreen", action="store_true",
+                      help="borderless fullscreen on monitor --screen N, cursor hidden, no "
+                           "screen blanking (default when there is a display)")
     mode.add_argument("--windowed", action="store_true", help="in a window")
-    mode.add_argument("--headless", action="store_true", help="no window (EGL); default")
-    ren.add_argument("--screen", type=int, default=0, help="screen number for --fullscreen")
+    mode.add_argument("--headless", action="store_true",
+                      help="no window (EGL); default when there is no display")
+    ren.add_argument("--screen", type=int, default=0,
+                     help="monitor number for --fullscreen, as --list-screens numbers them")
+    ren.add_argument("--list-screens", action="store_true",
+                     help="print the monitors of the X screen DISPLAY names, and exit")
     ren.add_argument("--geometry", help="window WxH+X+Y for --windowed")
     ren.add_argument("--as-mounted", action="store_true",
                      help="preview: draw as the panel hangs, ignoring its rotation")

@@ -7,6 +7,8 @@ moderngl then draws into.
 
 from __future__ import annotations
 
+import ctypes
+import os
 from dataclasses import dataclass
 
 import moderngl
@@ -64,23 +66,40 @@ def create_window(
 ):
     """A pyglet window with a current GL 3.3 core context, and moderngl on top of it.
 
+    Both open on the X screen that `DISPLAY` names (pyglet alone would use X
+    screen 0). Fullscreen is a borderless window exactly covering RandR monitor
+    `screen` (see `screens.py`), with the cursor hidden: pyglet's own screens
+    are outputs, and one wide screen when monitors share an output.
+
     Returns:
         (window, ctx): the pyglet window (events, flip) and its moderngl context.
     """
     import pyglet
 
+    # pyglet's hidden shadow window lives on X screen 0 and every context would
+    # share with it, which GLX refuses for a window on another X screen.
+    pyglet.options["shadow_window"] = False
+    from pyglet.display.xlib import NoSuchDisplayException, XlibDisplay, XlibScreen
+
+    from wallrenderer.renderer.screens import named_x_screen, read_x_screen
+
     config = pyglet.gl.Config(
         major_version=3, minor_version=3, forward_compatible=True, double_buffer=True
     )
-    screens = pyglet.display.get_display().get_screens()
-    if not 0 <= screen < len(screens):
-        raise ContextError(f"screen {screen} does not exist (this display has {len(screens)})")
-    target = screens[screen]
+    try:
+        display = XlibDisplay(x_screen=named_x_screen(os.environ.get("DISPLAY", "")))
+    except NoSuchDisplayException as exc:
+        raise ContextError(f"cannot open the X display: {exc}") from None
+    x_screen = read_x_screen(connection=ctypes.cast(display._display, ctypes.c_void_p).value)
+    monitor = x_screen.monitor(screen)
+    target = XlibScreen(display, monitor.x, monitor.y, monitor.width, monitor.height)
     try:
         if fullscreen:
             window = pyglet.window.Window(
-                fullscreen=True, screen=target, config=config, vsync=vsync, caption=title
+                fullscreen=True, display=display, screen=target, config=config, vsync=vsync,
+                caption=title,
             )
+            window.set_mouse_visible(False)
         else:
             placement = placement or WindowPlacement(960, 540)
             window = pyglet.window.Window(
@@ -89,6 +108,7 @@ def create_window(
                 config=config,
                 vsync=vsync,
                 caption=title,
+                display=display,
                 screen=target,
             )
             if placement.x is not None:
