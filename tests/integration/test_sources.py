@@ -814,3 +814,59 @@ def test_a_failing_sink_costs_the_batch_not_the_source(recording, sources):
     status = source.status()
     assert status["ingested"] == 0 and status["dropped"] == 3 + 4
     assert "aggregator bug" in status["last_error"]
+
+
+def test_a_body_that_did_not_parse_is_fetched_again_not_revalidated(service, tmp_path):
+    """The ETag of an unreadable answer is not kept, else the server says 304 forever."""
+    fixed = {"broken": True}
+
+    def api(request: Request) -> Answer:
+        if request.headers.get("If-None-Match") == '"v1"':
+            return Answer(304, b"", {"ETag": '"v1"'})
+        body = "{not json" if fixed["broken"] else {"data": {"posts": [forum_post(1)]}}
+        return Answer(200, body, {"ETag": '"v1"'})
+
+    service.routes["/v1/mentions"] = api
+    (tmp_path / "forum.yaml").write_text(MAPPING)
+    source = parse_source_spec(f"http:{service.url('/v1/mentions')}?mapping={tmp_path}/forum.yaml")
+    got = Collector()
+    source.attach(got)
+    with pytest.raises(SourceError, match="malformed JSON"):
+        source.poll()
+    fixed["broken"] = False              # the same document, served whole again, now reads
+    source.poll()
+    assert "If-None-Match" not in service.requests[-1].headers
+    assert [p["id"] for p in got.posts] == ["1"]
+
+
+def test_posts_the_sink_refused_are_offered_again(service, tmp_path):
+    """Ids are remembered as seen only once the sink took them."""
+    api = JsonApi()
+    api.posts = [forum_post(1)]
+    service.routes["/v1/mentions"] = api
+    (tmp_path / "forum.yaml").write_text(MAPPING)
+    source = parse_source_spec(f"http:{service.url('/v1/mentions')}?mapping={tmp_path}/forum.yaml")
+    taken: list = []
+
+    def refuses_once(batch, rejected=0):
+        if not taken:
+            taken.append(None)
+            raise RuntimeError("store busy")
+        taken.extend(batch.id)
+
+    source.attach(refuses_once)
+    source.poll()
+    api.posts.append(forum_post(2))
+    source.poll()
+    assert sorted(taken[1:]) == ["1", "2"]
+
+
+def test_a_retried_webhook_push_counts_once():
+    source = parse_source_spec("webhook", brands={"acme": ["acme"]})
+    got = Collector()
+    source.start(got)
+    batch = [{"id": "p1", "time": START, "text": "Acme"}, {"id": "p2", "time": START, "text": "x"}]
+    assert source.push(batch) == (2, 0)
+    assert source.push(batch + [{"id": "p3", "time": START, "text": "y"}]) == (3, 0)
+    assert [p["id"] for p in got.posts] == ["p1", "p2", "p3"]
+    assert source.status()["ingested"] == 3
