@@ -80,7 +80,11 @@ def _renderer(args: argparse.Namespace) -> int:
     else:
         # A panel PC with a display shows the wall; only a display-less machine runs headless.
         mode = "fullscreen" if has_display() else "headless"
-    placement = WindowPlacement.parse(args.geometry) if args.geometry else None
+    try:
+        placement = WindowPlacement.parse(args.geometry) if args.geometry else None
+    except ValueError as exc:
+        print(f"wallrenderer renderer: --geometry: {exc}", file=sys.stderr)
+        return 2
     fps = args.fps or (60.0 if mode != "headless" else 10.0)
     curve = client_from_options(args.curve_secret, args.curve_server)
     options = RendererOptions(

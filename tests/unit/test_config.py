@@ -675,3 +675,12 @@ def test_a_cells_choice_may_carry_its_own_within():
     bad = text.replace("within: [0, 0, 0.5, 1]", "within: [0.8, 0, 0.5, 1]")
     with pytest.raises(LayoutError, match="runs past the right edge"):
         scenario_from_text(bad, wall=demo)
+
+
+def test_aliases_that_multiply_a_file_are_refused_not_expanded():
+    """A 'billion laughs' document: each level ten aliases of the one before."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+    text = "scenario:\n  name: laughs\n  widgets: []\n" + "\n".join(levels) + "\n"
+    with pytest.raises(LayoutError, match="expands to more than"):
+        scenario_from_text(text, source="laughs.yaml")

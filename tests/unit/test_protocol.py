@@ -275,3 +275,11 @@ def test_arbitrary_json_headers_and_bodies_decode_or_raise_protocol_error_only(h
 def test_encode_refuses_a_message_its_receivers_would_drop():
     with pytest.raises(ProtocolError, match="exceeds"):
         Message("state", {"pad": "x" * MAX_MESSAGE_BYTES}).encode()
+
+
+def test_a_number_too_large_for_a_float_is_malformed():
+    """Python reads 1e400 as infinity; no tick or time can be that."""
+    header = Message("commit", {}, seq=1, epoch=1, time=1.0).encode()[0]
+    with pytest.raises(ProtocolError, match="out of range"):
+        Message.decode([header, b'{"id": 1, "tick": 1e400}'])
+    assert Message.decode([header, b'{"tick": 1.5e3}']).body == {"tick": 1500.0}

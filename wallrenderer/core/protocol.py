@@ -96,9 +96,21 @@ def reject_json_constant(name: str) -> None:
     raise ValueError(f"{name} is not JSON")
 
 
+def finite_float(text: str) -> float:
+    """For `json.loads(parse_float=...)`: a number too large for a float (1e400) is refused.
+
+    Python would read it as infinity, which no tick, time or size can be.
+    """
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:20]} is out of range")
+    return value
+
+
 def _loads(frame: bytes, what: str) -> dict[str, Any]:
     try:
-        obj = json.loads(frame.decode("utf-8"), parse_constant=reject_json_constant)
+        obj = json.loads(frame.decode("utf-8"), parse_constant=reject_json_constant,
+                         parse_float=finite_float)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(f"{what} is not UTF-8 JSON: {exc}") from None
     if not isinstance(obj, dict):

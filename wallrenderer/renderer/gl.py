@@ -37,12 +37,13 @@ class WindowPlacement:
         try:
             size, _, rest = text.partition("+")
             w, h = (int(v) for v in size.lower().split("x"))
-            if not rest:
-                return cls(w, h)
-            x, y = (int(v) for v in rest.split("+"))
-            return cls(w, h, x, y)
+            x, y = (int(v) for v in rest.split("+")) if rest else (None, None)
+            if w <= 0 or h <= 0:
+                raise ValueError
         except ValueError:
-            raise ValueError(f"window geometry {text!r} is not WxH or WxH+X+Y") from None
+            raise ValueError(f"window geometry {text!r} is not WxH or WxH+X+Y, "
+                             "e.g. 960x540+0+0") from None
+        return cls(w, h, x, y)
 
 
 def create_headless_context() -> moderngl.Context:

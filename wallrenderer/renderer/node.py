@@ -194,7 +194,7 @@ class Renderer:
         """Apply one event; a message whose body lacks what its kind needs is dropped."""
         try:
             self._apply(event)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
             self.malformed += 1
             log.warning("dropped a %s message with a malformed body: %r", event.kind, exc)
 
@@ -264,6 +264,8 @@ class Renderer:
 
     def _apply_state(self, body: dict) -> None:
         """A full snapshot: show its scenario now, and take over any switch under way."""
+        if not isinstance(body.get("data") or {}, dict):
+            raise TypeError("state data is not a mapping")
         loaded = self._load(body["wall"], body["scenario"])
         if loaded is None:
             return
@@ -307,8 +309,15 @@ class Renderer:
         self.link.send("ack", {"id": body["id"]})
 
     def _commit(self, switch_id: int, tick: int) -> None:
+        """Schedule a prepared switch; a tick no float time can hold is refused here.
+
+        Later it would raise inside the render loop, outside `_handle`'s guard.
+        """
+        tick = int(tick)
+        if not 0 <= tick < 2**53:
+            raise ValueError(f"switch tick {tick} is out of range")
         if switch_id in self.prepared:
-            self.scheduled = (switch_id, int(tick))
+            self.scheduled = (switch_id, tick)
 
     def _activate(self, switch_id: int, switch_tick: int, tick: int) -> None:
         self.scheduled = None

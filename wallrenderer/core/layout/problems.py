@@ -22,6 +22,9 @@ from pydantic import BaseModel, ValidationError
 from wallrenderer.core.errors import WallError
 
 Loc = tuple[str | int, ...]
+# The largest layouts (a scenario with an embedded map and dozens of widgets)
+# hold a few thousand values; aliases must not multiply a file past this.
+MAX_YAML_VALUES = 200_000
 
 
 @dataclass(frozen=True)
@@ -107,6 +110,10 @@ class Report:
             return None
 
 
+class _TooLarge(Exception):
+    """Aliases expand the document past MAX_YAML_VALUES."""
+
+
 def parse_yaml(text: str, source: str) -> tuple[Doc | None, list[Problem]]:
     """YAML text -> data with line numbers; syntax errors become problems."""
     loader = yaml.SafeLoader(text)
@@ -116,10 +123,15 @@ def parse_yaml(text: str, source: str) -> tuple[Doc | None, list[Problem]]:
         if node is None:
             return Doc(source, None, {(): 1}), problems
         lines = {(): node.start_mark.line + 1}
-        data = _node_to_data(loader, node, (), lines, problems, source, frozenset())
+        budget = [MAX_YAML_VALUES]
+        data = _node_to_data(loader, node, (), lines, problems, source, frozenset(), budget)
         return Doc(source, data, lines), problems
     except RecursionError:
         problems.append(Problem(source, 0, "", "nested too deeply to be a layout"))
+        return None, problems
+    except _TooLarge:
+        problems.append(Problem(source, 0, "", f"expands to more than {MAX_YAML_VALUES} values "
+                                "(YAML aliases repeating aliases?); too large to be a layout"))
         return None, problems
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -142,8 +154,16 @@ def _node_to_data(
     problems: list[Problem],
     source: str,
     ancestors: frozenset[int],
+    budget: list[int],
 ) -> Any:
-    """Build plain data from a composed node, recording where each key and item sits."""
+    """Build plain data from a composed node, recording where each key and item sits.
+
+    Every value built, alias expansions included, spends one of `budget`, so a
+    "billion laughs" document stops at MAX_YAML_VALUES instead of filling memory.
+    """
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooLarge
     if isinstance(node, yaml.ScalarNode):
         try:
             return loader.construct_object(node)
@@ -162,7 +182,8 @@ def _node_to_data(
         for index, item in enumerate(node.value):
             lines[loc + (index,)] = item.start_mark.line + 1
             items.append(
-                _node_to_data(loader, item, loc + (index,), lines, problems, source, ancestors)
+                _node_to_data(loader, item, loc + (index,), lines, problems, source, ancestors,
+                              budget)
             )
         return items
     # Mapping. Duplicates are checked among the keys written here, before `<<`
@@ -198,7 +219,7 @@ def _node_to_data(
                 del lines[stale]
         lines[loc + (key,)] = key_node.start_mark.line + 1
         mapping[key] = _node_to_data(
-            loader, value_node, loc + (key,), lines, problems, source, ancestors
+            loader, value_node, loc + (key,), lines, problems, source, ancestors, budget
         )
     return mapping
 
