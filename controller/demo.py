@@ -178,7 +178,8 @@ def run_demo(
     children = [Child("controller", controller_argv)]
     placements = {} if headless else window_placements(wall, *_screen_size())
     for panel in wall.panels:
-        argv = [*python, "renderer", "--connect", connect, "--display", panel.id]
+        argv = [*python, "renderer", "--connect", connect, "--display", panel.id,
+                "--capture-dir", str(Path(out_dir).resolve())]
         if headless:
             argv.append("--headless")
         else:

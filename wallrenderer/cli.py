@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 
 # The demo's data: the simulator with three hours of history, so every window,
 # chart and spike baseline has something to show from the first frame.
@@ -88,7 +89,8 @@ def _renderer(args: argparse.Namespace) -> int:
     fps = args.fps or (60.0 if mode != "headless" else 10.0)
     curve = client_from_options(args.curve_secret, args.curve_server)
     options = RendererOptions(
-        args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps, curve
+        args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps, curve,
+        Path(args.capture_dir).resolve(),
     )
     if mode != "fullscreen":
         return run_renderer(options)
@@ -276,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--as-mounted", action="store_true",
                      help="preview: draw as the panel hangs, ignoring its rotation")
     ren.add_argument("--fps", type=float, help="frame rate cap (default 60; 10 headless)")
+    ren.add_argument("--capture-dir", default=".", metavar="DIR",
+                     help="captures are written only under this folder (default: the "
+                          "working directory)")
     _curve_client_options(ren)
     ren.set_defaults(run=_renderer)
 

@@ -10,11 +10,14 @@ import subprocess
 import time
 
 import zmq
-from conftest import wall_command, write_yaml
+from conftest import wait_for, wall_command, write_yaml
 from test_link import FakeController
+from test_nodes import showing
 from walls import SMALL_GRID_WALL
 
+from controller.demo import free_port_pair
 from controller.library import load_library
+from wallrenderer.core.client import control_request
 from wallrenderer.core.protocol import TOPIC_ALL, Message
 
 
@@ -101,3 +104,19 @@ def test_a_bad_geometry_is_one_line_not_a_traceback():
     assert done.stderr.strip().splitlines() == [
         "wallrenderer renderer: --geometry: window geometry '960by540' is not WxH or WxH+X+Y, "
         "e.g. 960x540+0+0"]
+
+
+def test_renderers_write_captures_only_under_their_own_folder(tmp_path, spawn):
+    """Anyone who reaches the request socket can order a capture; not into any folder."""
+    wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    connect = f"127.0.0.1:{free_port_pair()}"
+    spawn(wall_command("controller", "--wall", str(wall), "--bind", connect))
+    spawn(wall_command("renderer", "--connect", connect, "--display", "r0c0", "--headless",
+                       "--capture-dir", str(tmp_path / "captures")))
+    wait_for(lambda: showing(connect, {"r0c0"}), 60, "the renderer")
+    for outside in (str(tmp_path / "elsewhere"), "../escape", "/etc/cron.d"):
+        result = control_request(connect, "capture", {"dir": outside}, timeout_s=30)
+        assert "outside this renderer's capture folder" in result["errors"]["r0c0"], outside
+    assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "escape").exists()
+    inside = control_request(connect, "capture", {"dir": "shots"}, timeout_s=30)
+    assert inside["paths"]["r0c0"] == str(tmp_path / "captures" / "shots" / "r0c0.png")

@@ -27,6 +27,7 @@ from wallrenderer.core.security import CurveClient
 from wallrenderer.core.timing import next_tick, tick_at, ticks_per_frame, time_of
 from wallrenderer.core.wallimage import encode_preview
 from wallrenderer.renderer import glyphs
+from wallrenderer.renderer.captures import capture_path
 from wallrenderer.renderer.gl import (
     WindowPlacement,
     create_headless_context,
@@ -62,6 +63,7 @@ class RendererOptions:
     as_mounted: bool = False
     fps: float = 60.0
     curve: CurveClient | None = None
+    capture_dir: Path = Path(".")  # captures are written only under this folder
 
 
 def save_png(path: Path, rgb: np.ndarray) -> None:
@@ -408,12 +410,12 @@ class Renderer:
                 image = encode_preview(read_rgb(fbo), order["inline"])
                 self.link.send("captured", {"at": order["at"], "image": image})
                 continue
-            path = Path(order["dir"]) / f"{self.options.display}.png"
             try:
+                path = capture_path(self.options.capture_dir, order["dir"], self.options.display)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 save_png(path, read_rgb(fbo))
             except OSError as exc:
-                log.error("cannot write capture %s: %s", path, exc)
+                log.error("cannot write a capture into %s: %s", order["dir"], exc)
                 self.link.send("captured", {"at": order["at"], "error": str(exc)})
                 continue
             self.link.send("captured", {"at": order["at"], "path": str(path.resolve())})
