@@ -40,6 +40,8 @@ from wallrenderer.core.timing import tick_at, time_of
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 0.5
+# A loop turn takes milliseconds; one that has not come round for this long is stalled.
+LOOP_STALLED_S = 2.0
 RENDERER_GONE_S = 3.0
 CAPTURE_LEAD_S = 0.5
 MIN_CAPTURE_LEAD_S = 0.05
@@ -136,6 +138,7 @@ class Controller(Tours):
         self._switch: _Switch | None = None
         self._queued_switches: list[tuple[str, Future, float]] = []
         self._switch_ids = 0
+        self.loop_turned_at: float | None = None  # monotonic time of the loop's last turn
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._wake_r, self._wake_w = os.pipe()
@@ -228,6 +231,40 @@ class Controller(Tours):
         if self.scenario_fields is not None and fields is not None:
             self.scenario_fields = fields
 
+    def health(self) -> dict[str, Any]:
+        """Whether the wall is whole, for `/api/health` and watchdogs; safe from any thread.
+
+        It does not go through the loop, so a stalled loop is reported rather
+        than waited on. `ok` is false (the HTTP layer answers 503) when the loop
+        is stalled, a renderer of the wall is missing or stale, or a source is
+        degraded; `problems` says which, one line each.
+        """
+        now, turned = time.time(), self.loop_turned_at
+        loop_age = None if turned is None else time.monotonic() - turned
+        renderers = dict(self.renderers)
+        connected = sorted(d for d in self.display_ids
+                           if d in renderers and renderers[d].connected(now))
+        stale = sorted(d for d in connected if renderers[d].report.get("stale_since"))
+        missing = sorted(set(self.display_ids) - set(connected))
+        pipeline = self.pipeline
+        degraded = sorted(s["name"] for s in (pipeline.source_status() if pipeline else [])
+                          if s.get("state") == "degraded")
+        problems = []
+        if loop_age is None or loop_age > LOOP_STALLED_S:
+            problems.append("controller loop not running" if loop_age is None else
+                            f"controller loop stalled for {loop_age:.1f} s")
+        problems += [f"renderer {d} missing" for d in missing]
+        problems += [f"renderer {d} stale" for d in stale]
+        problems += [f"source {name} degraded" for name in degraded]
+        return {
+            "ok": not problems,
+            "problems": problems,
+            "loop_age_s": loop_age,
+            "renderers": {"expected": len(self.display_ids), "connected": len(connected),
+                          "missing": missing, "stale": stale},
+            "sources_degraded": degraded,
+        }
+
     # --- loop ---------------------------------------------------------------------
 
     def run(self, should_stop: Callable[[], bool]) -> None:
@@ -237,6 +274,7 @@ class Controller(Tours):
         poller.register(self._wake_r, zmq.POLLIN)
         next_beat = 0.0
         while not should_stop():
+            self.loop_turned_at = time.monotonic()
             ready = dict(poller.poll(timeout=10))
             if self._wake_r in ready:
                 os.read(self._wake_r, 4096)

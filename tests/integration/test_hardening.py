@@ -7,6 +7,7 @@ sends exactly the odd message it wants; real command lines for the rest.
 from __future__ import annotations
 
 import subprocess
+import threading
 import time
 
 import zmq
@@ -17,6 +18,8 @@ from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from controller.library import load_library
+from controller.node import Controller
+from wallrenderer.core.address import endpoints
 from wallrenderer.core.client import control_request
 from wallrenderer.core.protocol import TOPIC_ALL, Message
 
@@ -120,3 +123,36 @@ def test_renderers_write_captures_only_under_their_own_folder(tmp_path, spawn):
     assert not (tmp_path / "elsewhere").exists() and not (tmp_path / "escape").exists()
     inside = control_request(connect, "capture", {"dir": "shots"}, timeout_s=30)
     assert inside["paths"]["r0c0"] == str(tmp_path / "captures" / "shots" / "r0c0.png")
+
+
+def test_health_tells_a_stalled_loop_and_a_missing_renderer(tmp_path):
+    """`health()` (behind /api/health) reads the truth without waiting on the loop."""
+    connect = f"127.0.0.1:{free_port_pair()}"
+    ctl = Controller(SMALL_GRID_WALL, {"testcard": load_library(
+        write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)).scenarios["testcard"]},
+        "testcard", ["r0c0"], connect)
+    stop = threading.Event()
+    loop = threading.Thread(target=ctl.run, args=(stop.is_set,), daemon=True)
+    loop.start()
+    renderer = zmq.Context.instance().socket(zmq.DEALER)
+    renderer.setsockopt(zmq.LINGER, 0)
+    renderer.connect(endpoints(connect)[1])
+    try:
+        health = ctl.health()
+        assert not health["ok"] and health["problems"] == ["renderer r0c0 missing"]
+
+        def reported_healthy():
+            renderer.send_multipart(Message("report", {"display": "r0c0", "synced": True,
+                                                       "stale_since": None}).encode())
+            return ctl.health()["ok"]
+
+        wait_for(reported_healthy, 10, "the report to count")
+        ctl.call(lambda: time.sleep(4))     # a loop stuck in a slow call
+        wait_for(lambda: any("stalled" in p for p in ctl.health()["problems"]), 5,
+                 "health to report the stalled loop")
+        assert not ctl.health()["ok"]
+    finally:
+        renderer.close()
+        stop.set()
+        loop.join(10)
+        ctl.close()
