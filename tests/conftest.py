@@ -27,11 +27,14 @@ def _private_cache(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
-def no_desktop(monkeypatch):
-    """Tests run as on a display-less machine; a test that wants X starts its own and says so.
+def fresh_machine(monkeypatch, tmp_path):
+    """Each test runs as on a display-less machine with no state from earlier runs.
 
     A renderer with no mode flag goes fullscreen when there is a display, so a
-    developer's own DISPLAY would put test windows over their desktop.
+    developer's own DISPLAY would put test windows over their desktop; a test
+    that wants X starts its own. Renderers keep a cold-start cache under
+    XDG_STATE_HOME, which must not carry one test's wall into the next.
     """
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))

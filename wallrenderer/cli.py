@@ -73,6 +73,7 @@ def _renderer(args: argparse.Namespace) -> int:
         return 2
     from wallrenderer.core.security import client_from_options
     from wallrenderer.renderer.blanking import blanking_off
+    from wallrenderer.renderer.cache import default_cache_path
     from wallrenderer.renderer.gl import WindowPlacement
     from wallrenderer.renderer.node import RendererOptions, run_renderer
 
@@ -91,6 +92,7 @@ def _renderer(args: argparse.Namespace) -> int:
     options = RendererOptions(
         args.connect, args.display, mode, args.screen, placement, args.as_mounted, fps, curve,
         Path(args.capture_dir).resolve(),
+        None if args.cache == "none" else Path(args.cache or default_cache_path(args.display)),
     )
     if mode != "fullscreen":
         return run_renderer(options)
@@ -281,6 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--capture-dir", default=".", metavar="DIR",
                      help="captures are written only under this folder (default: the "
                           "working directory)")
+    ren.add_argument("--cache", metavar="FILE",
+                     help="last layout and data drawn, shown at a start without a controller "
+                          "(default ~/.local/state/wallrenderer/renderer-ID.json; 'none': off)")
     _curve_client_options(ren)
     ren.set_defaults(run=_renderer)
 

@@ -27,6 +27,7 @@ from wallrenderer.core.security import CurveClient
 from wallrenderer.core.timing import next_tick, tick_at, ticks_per_frame, time_of
 from wallrenderer.core.wallimage import encode_preview
 from wallrenderer.renderer import glyphs
+from wallrenderer.renderer.cache import LayoutCache
 from wallrenderer.renderer.captures import capture_path
 from wallrenderer.renderer.gl import (
     WindowPlacement,
@@ -64,6 +65,7 @@ class RendererOptions:
     fps: float = 60.0
     curve: CurveClient | None = None
     capture_dir: Path = Path(".")  # captures are written only under this folder
+    cache: Path | None = None  # the cold-start cache file (cache.py); None: no cache
 
 
 def save_png(path: Path, rgb: np.ndarray) -> None:
@@ -119,6 +121,23 @@ class Renderer:
         self.every = ticks_per_frame(options.fps)
         self.malformed = 0
         self.running = True
+        self.cache = LayoutCache(options.cache) if options.cache else None
+        self.layout_sent: tuple[dict, dict] | None = None  # raw wall and scenario shown
+        self.prepared_sent: dict[int, dict] = {}
+        if self.cache is not None:
+            self._start_from_cache()
+
+    def _start_from_cache(self) -> None:
+        """Draw what was last shown, marked stale since it was saved, until a controller answers."""
+        cached = self.cache.load()
+        if cached is None:
+            return
+        self._apply_state(cached)
+        if self.view is not None:
+            self.stale_since = float(cached["saved_at"])
+            self._show_status()
+            log.info("no controller yet: showing the cached %s, marked stale",
+                     self.view.scenario.name)
 
     def stop(self) -> None:
         self.running = False
@@ -141,6 +160,8 @@ class Renderer:
             self._do_captures(self.shared_now())
             if time.monotonic() >= next_report:
                 self._report()
+                if self.cache is not None and self.stale_since is None and self.layout_sent:
+                    self.cache.keep(*self.layout_sent, self.data)
                 next_report = time.monotonic() + REPORT_INTERVAL_S
         self.close()
 
@@ -206,6 +227,7 @@ class Renderer:
             self.unpresented.append(event.time)
             self.seq = event.seq
         if kind == "state":
+            self.stale_since = None  # a controller answers: the cached state is history
             self._apply_state(body)
         elif kind == "prepare":
             self._prepare(body)
@@ -284,6 +306,7 @@ class Renderer:
             self.activated_tick = self.activated_at = None
             log.info("showing scenario %s", scenario.name)
         self.wall = wall
+        self.layout_sent = (body["wall"], body["scenario"])
         self.latency_s = wall.panel(self.options.display).latency_ms / 1000
         self._show_status()
         pending = body.get("pending")
@@ -308,6 +331,7 @@ class Renderer:
         if view is None:
             return
         self.prepared[body["id"]] = view
+        self.prepared_sent = {body["id"]: body["scenario"]}
         self.link.send("ack", {"id": body["id"]})
 
     def _commit(self, switch_id: int, tick: int) -> None:
@@ -326,6 +350,8 @@ class Renderer:
         view = self.prepared.pop(switch_id, None)
         if view is None:
             return
+        if self.layout_sent and switch_id in self.prepared_sent:
+            self.layout_sent = (self.layout_sent[0], self.prepared_sent.pop(switch_id))
         self._replace_view(view, fade_from=time_of(switch_tick))
         self.activated_tick, self.activated_at = tick, None
         if tick > switch_tick:
