@@ -35,6 +35,7 @@ from wallrenderer.core.dataframe import apply_delta
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
 from wallrenderer.core.security import apply_server
+from wallrenderer.core.systemd import SystemdNotifier
 from wallrenderer.core.timing import tick_at, time_of
 
 log = logging.getLogger(__name__)
@@ -273,8 +274,11 @@ class Controller(Tours):
         poller.register(self.router, zmq.POLLIN)
         poller.register(self._wake_r, zmq.POLLIN)
         next_beat = 0.0
+        systemd = SystemdNotifier()
+        systemd.ready()
         while not should_stop():
             self.loop_turned_at = time.monotonic()
+            systemd.kick()  # from the loop itself: a stalled loop is restarted
             ready = dict(poller.poll(timeout=10))
             if self._wake_r in ready:
                 os.read(self._wake_r, 4096)

@@ -186,6 +186,22 @@ def _switch(args: argparse.Namespace) -> int:
     return 0
 
 
+def _install_service(args: argparse.Namespace) -> int:
+    from wallrenderer.core.systemd import service_files, write_service_files
+
+    files = service_files(args.role, args.role_args, unit_dir=args.unit_dir, env_dir=args.env_dir,
+                          user=args.user, x_display=args.x_display,
+                          xauthority=args.xauthority,
+                          token=args.token or os.environ.get("WALL_TOKEN"))
+    if args.print:
+        print(files.unit_text)
+        return 0
+    write_service_files(files)
+    print(f"wrote {files.unit}" + (f" and {files.env} (mode 600)" if files.env else ""))
+    print(f"now: systemctl daemon-reload && systemctl enable --now {files.unit.name}")
+    return 0
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"
@@ -339,6 +355,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_calibrate_parser(sub)
 
+    svc = sub.add_parser("install-service",
+                         help="write a systemd unit running a controller or renderer",
+                         usage="wallrenderer install-service {controller,renderer} [options] "
+                               "-- ROLE OPTIONS...")
+    svc.add_argument("role", choices=("controller", "renderer"))
+    svc.add_argument("--unit-dir", default="/etc/systemd/system", metavar="DIR")
+    svc.add_argument("--env-dir", default="/etc/wallrenderer", metavar="DIR",
+                     help="where the token's environment file goes (root only, mode 600)")
+    svc.add_argument("--user", help="run as this user (a renderer: the X session's user)")
+    svc.add_argument("--x-display", default=":0", metavar=":D[.S]",
+                     help="renderer: the X display (default :0)")
+    svc.add_argument("--xauthority", metavar="FILE", help="renderer: the X session's cookie file")
+    svc.add_argument("--token", help="controller: API token (default $WALL_TOKEN), kept in the "
+                                     "environment file, never in the unit")
+    svc.add_argument("--print", action="store_true", help="print the unit instead of writing it")
+    svc.set_defaults(run=_install_service)
+
     from wallrenderer.core.security import add_keys_parser
 
     add_keys_parser(sub)
@@ -349,7 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `wallrenderer` console script; returns the exit code."""
     from wallrenderer.core.errors import WallError
 
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # install-service passes everything after `--` to the role's command line, verbatim.
+    role_args: list[str] = []
+    if argv[:1] == ["install-service"] and "--" in argv:
+        split = argv.index("--")
+        argv, role_args = argv[:split], argv[split + 1:]
     args = build_parser().parse_args(argv)
+    args.role_args = role_args
     role = getattr(args, "display", None) or args.command
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -24,6 +24,7 @@ from wallrenderer.core.layout.scenarios import Scenario, scenario_from_data
 from wallrenderer.core.layout.walls import wall_from_data
 from wallrenderer.core.protocol import Message
 from wallrenderer.core.security import CurveClient
+from wallrenderer.core.systemd import SystemdNotifier
 from wallrenderer.core.timing import next_tick, tick_at, ticks_per_frame, time_of
 from wallrenderer.core.wallimage import encode_preview
 from wallrenderer.renderer import glyphs
@@ -148,7 +149,10 @@ class Renderer:
 
     def run(self) -> None:
         next_report = 0.0
+        systemd = SystemdNotifier()
+        systemd.ready()
         while self.running:
+            systemd.kick()  # from the render loop itself: a hung loop is restarted
             for event in self.link.poll():
                 self._handle(event)
             if self.window is not None:
