@@ -140,6 +140,7 @@ class Controller(Tours):
         self._queued_switches: list[tuple[str, Future, float]] = []
         self._switch_ids = 0
         self.loop_turned_at: float | None = None  # monotonic time of the loop's last turn
+        self._online: set[str] = set()  # renderers logged as connected
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._wake_r, self._wake_w = os.pipe()
@@ -294,6 +295,7 @@ class Controller(Tours):
             if now >= next_beat:
                 self._publish("hb", {"scenario": self.scenario_name}, seq=self.seq)
                 next_beat = now + HEARTBEAT_S
+                self._log_disconnects(now)
             self._finish_captures(now)
         self._abandon_pending()
 
@@ -400,6 +402,7 @@ class Controller(Tours):
             if switch.expected <= switch.acks or waited >= SWITCH_ACK_WAIT_S:
                 self._commit(switch, now)
         elif tick_at(now) >= switch.tick:
+            log.info("switch %d: %s on air from tick %d", switch.id, switch.name, switch.tick)
             self._left = (self.scenario_name, now + FIELDS_KEPT_S)
             self.scenario_name = switch.name
             self._switch = None
@@ -522,7 +525,19 @@ class Controller(Tours):
                 del self.renderers[gone]
         status = self.renderers.setdefault(display, RendererStatus(display))
         status.last_seen = now
+        if display not in self._online:
+            self._online.add(display)
+            log.info("renderer %s connected", display)
         return status
+
+    def _log_disconnects(self, now: float) -> None:
+        """One line when a renderer falls silent, as one when it connected: events, not polls."""
+        for display in sorted(self._online):
+            status = self.renderers.get(display)
+            if status is None or not status.connected(now):
+                self._online.discard(display)
+                log.warning("renderer %s disconnected (silent for %.0f s)", display,
+                            RENDERER_GONE_S)
 
     def capture_images(self, max_side: int, wait_s: float) -> Future:
         """Every connected renderer's frame for one shared instant, sent back small (any thread).

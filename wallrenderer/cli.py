@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 
 # The demo's data: the simulator with three hours of history, so every window,
@@ -101,9 +102,6 @@ def _renderer(args: argparse.Namespace) -> int:
 
 
 def _preview(args: argparse.Namespace) -> int:
-    import time
-    from pathlib import Path
-
     from PIL import Image
 
     from controller.library import default_wall_path, load_library
@@ -144,7 +142,23 @@ def _validate(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
+# `wallrenderer status` exit codes, for scripts and monitoring checks.
+STATUS_OK, STATUS_NO_ANSWER, STATUS_PANEL_DOWN = 0, 1, 3
+
+
 def _status(args: argparse.Namespace) -> int:
+    while True:
+        code = _status_once(args)
+        if args.watch is None:
+            return code
+        try:
+            time.sleep(args.watch)
+        except KeyboardInterrupt:
+            return code
+
+
+def _status_once(args: argparse.Namespace) -> int:
+    """Print the wall's state once; the exit code says whether every panel is up and current."""
     from wallrenderer.core.client import control_request
     from wallrenderer.core.security import client_from_options
 
@@ -152,11 +166,16 @@ def _status(args: argparse.Namespace) -> int:
     try:
         status = control_request(args.connect, "status", {}, timeout_s=args.timeout, curve=curve)
     except TimeoutError as exc:
-        print(f"wallrenderer status: {exc}", file=sys.stderr)
-        return 1
+        print(f"wallrenderer status: {exc}", file=sys.stderr, flush=True)
+        return STATUS_NO_ANSWER
+    down = [r["id"] for r in status["renderers"]
+            if not r.get("connected") or r.get("stale_since") is not None]
+    code = STATUS_PANEL_DOWN if down else STATUS_OK
     if args.json:
-        print(json.dumps(status, indent=2))
-        return 0
+        print(json.dumps(status, indent=2), flush=True)
+        return code
+    if args.watch is not None:
+        print(time.strftime("%H:%M:%S"))
     print(f"scenario: {status['scenario']}   epoch: {status['epoch']}   seq: {status['seq']}")
     columns = ("id", "connected", "fps", "frame_ms", "latency_ms", "clock_error_ms", "scenario",
                "activated_tick", "activated_at")
@@ -164,7 +183,10 @@ def _status(args: argparse.Namespace) -> int:
     widths = [max(len(c), *(len(row[i]) for row in rows)) for i, c in enumerate(columns)]
     for row in [list(columns), *rows]:
         print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
-    return 0
+    if down:
+        print(f"missing or stale: {', '.join(down)}")
+    sys.stdout.flush()
+    return code
 
 
 def _switch(args: argparse.Namespace) -> int:
@@ -232,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
     """Subcommands and options of `wallrenderer`, as the README documents them."""
     parser = argparse.ArgumentParser(prog="wallrenderer", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="json: one JSON object per line, for log shippers")
     sub = parser.add_subparsers(dest="command", required=True)
 
     demo = sub.add_parser("demo", help="controller + one renderer per panel on this machine")
@@ -335,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--connect", default="127.0.0.1:7700", help="controller HOST or HOST:PORT")
     st.add_argument("--json", action="store_true", help="print the raw JSON")
     st.add_argument("--timeout", type=float, default=3.0, help="seconds to wait for an answer")
+    st.add_argument("--watch", type=float, nargs="?", const=2.0, metavar="S",
+                    help="print again every S seconds (default 2) until Ctrl-C")
     _curve_client_options(st)
     st.set_defaults(run=_status)
 
@@ -378,6 +404,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time (ISO 8601, UTC), level, role, logger, message."""
+
+    def __init__(self, role: str):
+        super().__init__()
+        self.role = role
+
+    def format(self, record: logging.LogRecord) -> str:
+        import datetime
+
+        entry = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+            .isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "role": self.role,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `wallrenderer` console script; returns the exit code."""
     from wallrenderer.core.errors import WallError
@@ -391,10 +440,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     args.role_args = role_args
     role = getattr(args, "display", None) or args.command
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format=f"%(asctime)s {role} %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_JsonLogFormatter(role) if args.log_format == "json" else
+                         logging.Formatter(f"%(asctime)s {role} %(levelname)s %(name)s: "
+                                           "%(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        handlers=[handler])
     try:
         return args.run(args)
     except WallError as exc:

@@ -82,10 +82,11 @@ def test_wall_status_prints_a_row_per_renderer(tmp_path, spawn, small_wall):
     wait_for(lambda: showing(connect, {"r0c1"}), 60, "r0c1 to connect")
     out = subprocess.run(wall_command("status", "--connect", connect), capture_output=True,
                          text=True, timeout=30, cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+    assert out.returncode == 3, out.stderr          # three panels are missing
     lines = out.stdout.splitlines()
     assert lines[0].startswith("scenario: testcard")
-    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert lines[-1] == "missing or stale: r0c0, r1c0, r1c1"
+    rows = {line.split()[0]: line.split() for line in lines[2:-1]}
     assert rows.keys() == {"r0c0", "r0c1", "r1c0", "r1c1"}
     assert rows["r0c1"][1] == "yes" and rows["r0c0"][1] == "NO"
 
