@@ -6,8 +6,14 @@ published message as it arrives (`Link.receipt_s`, on the controller's clock
 as the link estimates it). The render thread picks messages up once per frame,
 so that hop is part of publish-to-present latency, reported by renderers.
 
+In the same run, for each count, bare pyzmq SUB processes receive the same
+frames from a bare PUB socket at the same rate and timestamp them the same
+way, so the link's cost reads as a ratio to plain ZeroMQ on this machine at
+this moment, not as a figure that depends on the machine and its load.
+
 Prints one JSON object as its last line:
-{"subscribers": {"1": {"p50_ms": ..., "p99_ms": ...}, "8": {...}, "32": {...}}}
+{"subscribers": {"1": {"p50_ms": ..., "p99_ms": ...}, "8": {...}, "32": {...}},
+ "baseline": {"1": {...}, ...}, "p99_ratio": {"1": link p99 / bare p99, ...}}
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ import threading
 import time
 
 import numpy as np
+import zmq
 
 from controller.demo import free_port_pair
 from controller.node import Controller
+from wallrenderer.core.protocol import TOPIC_ALL, Message
 
 WALL = {"wall": {"name": "bench", "grid": {"rows": 1, "cols": 1, "panel": {
     "resolution": [320, 180], "active_mm": [201.6, 113.4],
@@ -43,6 +51,83 @@ link.close()
 """
 
 
+BARE_SUBSCRIBER = """
+import json, sys, time, zmq
+sub = zmq.Context.instance().socket(zmq.SUB)
+sub.setsockopt(zmq.SUBSCRIBE, b"")
+sub.connect(sys.argv[1])
+ready, receipts = False, []
+while True:
+    topic, header, body = sub.recv_multipart()
+    received = time.time()
+    head = json.loads(header)
+    if head["k"] == "end":
+        break
+    if head["k"] == "hb":
+        if not ready:
+            print("ready", flush=True)
+            ready = True
+        continue
+    json.loads(body)
+    receipts.append(received - head["t"])
+print(json.dumps(receipts), flush=True)
+"""
+
+
+def payload_delta(n: int) -> dict:
+    """The data frame both rounds send: the same bytes for the link and for bare pyzmq."""
+    payload = {"mentions_per_min": list(range(60)), "sentiment": 12.5}
+    return {"seq": n, "full": False, "set": {**payload, "n": n}, "drop": []}
+
+
+def run_baseline_round(subscribers: int, rate_hz: float, seconds: float) -> list[float]:
+    """Bare PUB to bare SUB processes, the same frames at the same rate."""
+    port = free_port_pair()
+    pub = zmq.Context.instance().socket(zmq.PUB)
+    pub.setsockopt(zmq.SNDHWM, 1000)
+    pub.bind(f"tcp://127.0.0.1:{port}")
+    procs = [subprocess.Popen([sys.executable, "-c", BARE_SUBSCRIBER, f"tcp://127.0.0.1:{port}"],
+                              stdout=subprocess.PIPE, text=True) for _ in range(subscribers)]
+
+    def send(kind: str, body: dict) -> None:
+        pub.send_multipart([TOPIC_ALL, *Message(kind, body, time=time.time()).encode()])
+
+    try:
+        waiting = list(procs)
+        poller_deadline = time.monotonic() + 60
+        while waiting and time.monotonic() < poller_deadline:
+            send("hb", {})
+            time.sleep(0.05)
+            waiting = [p for p in waiting if not _said_ready(p)]
+        time.sleep(0.5)
+        end = time.monotonic() + seconds + 1.0
+        n = 0
+        while time.monotonic() < end:
+            n += 1
+            send("data", payload_delta(n))
+            time.sleep(1.0 / rate_hz)
+        time.sleep(0.5)
+        for _ in range(5):
+            send("end", {})
+        latencies = []
+        for proc in procs:
+            out, _ = proc.communicate(timeout=30)
+            latencies += json.loads(out.strip().splitlines()[-1])
+        return latencies
+    finally:
+        for proc in procs:
+            proc.kill()
+        pub.close(linger=0)
+
+
+def _said_ready(proc: subprocess.Popen) -> bool:
+    import select
+
+    if select.select([proc.stdout], [], [], 0)[0]:
+        return proc.stdout.readline().strip() == "ready"
+    return False
+
+
 def run_round(subscribers: int, rate_hz: float, seconds: float) -> list[float]:
     port = free_port_pair()
     connect = f"127.0.0.1:{port}"
@@ -59,13 +144,12 @@ def run_round(subscribers: int, rate_hz: float, seconds: float) -> list[float]:
         for proc in procs:
             assert proc.stdout.readline().strip() == "ready"
         time.sleep(0.5)
-        payload = {"mentions_per_min": list(range(60)), "sentiment": 12.5}
         end = time.monotonic() + seconds + 1.0
         period = 1.0 / rate_hz
         n = 0
         while time.monotonic() < end:
             n += 1
-            delta = {"seq": n, "full": False, "set": {**payload, "n": n}, "drop": []}
+            delta = payload_delta(n)
             controller.call(lambda delta=delta: controller.publish_data(delta))
             time.sleep(period)
         time.sleep(0.5)
@@ -88,17 +172,26 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="data frames per second")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per round")
     args = parser.parse_args()
-    results = {}
+    results, baseline, ratio = {}, {}, {}
     for count in (int(c) for c in args.counts.split(",")):
-        ms = np.array(run_round(count, args.rate, args.seconds)) * 1000
-        results[str(count)] = {
-            "p50_ms": round(float(np.percentile(ms, 50)), 3),
-            "p99_ms": round(float(np.percentile(ms, 99)), 3),
-            "max_ms": round(float(ms.max()), 3),
-            "samples": int(ms.size),
-        }
-        print(f"{count} subscribers: {results[str(count)]}", flush=True)
-    print(json.dumps({"subscribers": results, "rate_hz": args.rate}))
+        results[str(count)] = summary(run_round(count, args.rate, args.seconds))
+        baseline[str(count)] = summary(run_baseline_round(count, args.rate, args.seconds))
+        ratio[str(count)] = round(results[str(count)]["p99_ms"] /
+                                  max(1e-6, baseline[str(count)]["p99_ms"]), 2)
+        print(f"{count} subscribers: link {results[str(count)]}, "
+              f"bare pyzmq {baseline[str(count)]}", flush=True)
+    print(json.dumps({"subscribers": results, "baseline": baseline, "p99_ratio": ratio,
+                      "rate_hz": args.rate}))
+
+
+def summary(seconds: list[float]) -> dict:
+    ms = np.array(seconds) * 1000
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 3),
+        "p99_ms": round(float(np.percentile(ms, 99)), 3),
+        "max_ms": round(float(ms.max()), 3),
+        "samples": int(ms.size),
+    }
 
 
 if __name__ == "__main__":
