@@ -137,6 +137,8 @@ def run_demo(
     sources: list[str] = (),
     tracked: list[str] = (),
     pin: str | None = None,
+    tours_dir: str | None = None,
+    schedule_path: str | None = None,
 ) -> int:
     """Run the demo wall; returns the process exit code.
 
@@ -173,6 +175,10 @@ def run_demo(
         controller_argv += ["--source", spec]
     for term in tracked:
         controller_argv += ["--track", term]
+    if tours_dir:
+        controller_argv += ["--tours", str(tours_dir)]
+    if schedule_path:
+        controller_argv += ["--schedule", str(schedule_path)]
     if sources:
         controller_argv += ["--store", str(Path(out_dir).resolve() / "demo-state.sqlite")]
     children = [Child("controller", controller_argv)]

@@ -20,6 +20,7 @@ from wallrenderer.core.geometry import Wall
 from wallrenderer.core.layout.images import embed_images
 from wallrenderer.core.layout.problems import LayoutError
 from wallrenderer.core.layout.scenarios import scenario_from_text
+from wallrenderer.core.layout.tours import Tour, load_tours
 from wallrenderer.core.layout.walls import load_wall
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES
 from wallrenderer.core.resources import builtin_path
@@ -41,6 +42,23 @@ def default_wall_path() -> Path:
 def default_scenarios_dir() -> Path:
     """The shipped scenarios, used when no --scenarios is given."""
     return builtin_path("layouts", "scenarios")
+
+
+def tours_for(library: Library, tours_dir: str | Path | None, scenarios_dir) -> dict[str, Tour]:
+    """The tours of `tours_dir` that fit the library; bad ones are logged and left out.
+
+    Without `tours_dir`, the shipped tours come with the shipped scenarios only.
+    """
+    if tours_dir is None:
+        if scenarios_dir is not None:
+            return {}
+        tours_dir = builtin_path("layouts", "tours")
+    elif not Path(tours_dir).is_dir():
+        log.warning("%s: tour folder not found", tours_dir)
+    tours, problems = load_tours(tours_dir, library.scenarios)
+    for problem in problems:
+        log.warning("%s", problem)
+    return tours
 
 
 @dataclass

@@ -16,6 +16,7 @@ waited for and join as soon as they are ready.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import queue
 import random
@@ -29,14 +30,15 @@ import zmq
 
 from controller.colour import set_panel_color
 from controller.library import UnknownScenario
-from controller.tours import Tour, Tours
+from controller.tours import TourPlayer
 from wallrenderer.core.address import endpoints
 from wallrenderer.core.dataframe import apply_delta
 from wallrenderer.core.errors import WallError
+from wallrenderer.core.layout.tours import Tour
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
 from wallrenderer.core.security import apply_server
 from wallrenderer.core.systemd import SystemdNotifier
-from wallrenderer.core.timing import tick_at, time_of
+from wallrenderer.core.timing import TICK_HZ, tick_at, time_of
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class _Switch:
     requested_at: float
     expected: set[str]
     futures: list[Future]
+    at: float | None = None  # a timed switch (a tour step) activates at this instant
     acks: set[str] = field(default_factory=set)
     tick: int | None = None
 
@@ -101,7 +104,18 @@ class _Switch:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "tick": self.tick}
 
 
-class Controller(Tours):
+@dataclass
+class _Queued:
+    """A switch waiting for the one under way: what to show, and who waits for it."""
+
+    name: str
+    future: Future
+    requested_at: float
+    data: dict[str, Any]
+    at: float | None = None
+
+
+class Controller:
     """Publishes the layout to renderers, answers their requests, runs switches.
 
     All state belongs to the thread that calls `run()`; other threads (the HTTP
@@ -118,6 +132,7 @@ class Controller(Tours):
         zctx=None,
         curve=None,
         scenario_fields: dict[str, frozenset[str]] | None = None,
+        tours: dict[str, Tour] | None = None,
     ):
         if active not in scenarios:
             raise UnknownScenario(f"scenario {active!r} not found ({', '.join(sorted(scenarios))})")
@@ -125,11 +140,13 @@ class Controller(Tours):
         self.wall_path = None  # the wall's file, where colour nudges are saved
         self.scenarios = scenarios
         self.scenario_name = active
+        self.scenario_data = scenarios[active]  # as shown: with a tour step's params, caption
         self.scenario_fields = scenario_fields
         self._left: tuple[str, float] | None = None
         self.data: dict[str, Any] = {}
         self.pipeline = None  # the DataPipeline feeding data frames, when there are sources
-        self.tour: Tour | None = None
+        self.tours = TourPlayer(self, tours or {})
+        self.schedule = None  # a controller.schedule.Scheduler, when the wall has a schedule
         self.display_ids = list(display_ids)
         self.epoch = random.getrandbits(31)
         self.seq = 0
@@ -137,7 +154,7 @@ class Controller(Tours):
         self.renderers: dict[str, RendererStatus] = {}
         self._captures: list[_Capture] = []
         self._switch: _Switch | None = None
-        self._queued_switches: list[tuple[str, Future, float]] = []
+        self._queued_switches: list[_Queued] = []
         self._switch_ids = 0
         self.loop_turned_at: float | None = None  # monotonic time of the loop's last turn
         self._online: set[str] = set()  # renderers logged as connected
@@ -215,7 +232,9 @@ class Controller(Tours):
                 known = ", ".join(sorted(self.scenarios))
                 result.set_exception(UnknownScenario(f"no scenario {name!r} (have: {known})"))
                 return
-            self._queued_switches.append((name, result, requested_at))
+            self.presenter_took_over()
+            self._queued_switches.append(
+                _Queued(name, result, requested_at, self.scenarios[name]))
 
         self.call(start)
         return result
@@ -290,7 +309,9 @@ class Controller(Tours):
                 frames = self.router.recv_multipart()
                 self._on_request(frames, time.time())
             now = time.time()
-            self._advance_tour(now)
+            self.tours.advance(now)
+            if self.schedule is not None:
+                self.schedule.tick(now)
             self._advance_switch(now)
             if now >= next_beat:
                 self._publish("hb", {"scenario": self.scenario_name}, seq=self.seq)
@@ -304,7 +325,7 @@ class Controller(Tours):
         self._closed = True
         stopped = WallError("the controller stopped")
         self._run_calls()
-        waiting = [f for _, f, _ in self._queued_switches]
+        waiting = [q.future for q in self._queued_switches]
         waiting += self._switch.futures if self._switch else []
         for future in waiting:
             if not future.done():
@@ -337,6 +358,35 @@ class Controller(Tours):
                 except Exception as exc:  # handed to the caller's thread
                     future.set_exception(exc)
 
+    # --- what the tour player asks (loop thread) ----------------------------------------
+
+    def showing(self) -> dict[str, Any]:
+        """The scenario the wall will show once queued switches are done: name and data."""
+        if self._queued_switches:
+            last = self._queued_switches[-1]
+            return {"name": last.name, "data": last.data}
+        if self._switch is not None:
+            return {"name": self._switch.name, "data": self._switch.scenario}
+        return {"name": self.scenario_name, "data": self.scenario_data}
+
+    def queue_switch(self, name: str, data: dict[str, Any], at: float | None = None) -> Future:
+        """Switch to scenario data (a variant of `name`), from tick `at` when given."""
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        self._queued_switches.append(_Queued(name, future, time.time(), data, at))
+        return future
+
+    def presenter_took_over(self) -> None:
+        """A presenter switched by hand: a running tour holds, the schedule waits."""
+        self.tours.manual_switch(time.time())
+        if self.schedule is not None:
+            self.schedule.presenter_took_over()
+
+    def set_tour_policy(self, active: bool) -> None:
+        """While a tour runs, the feed follows the stricter tour moderation policy."""
+        if self.pipeline is not None:
+            self.pipeline.moderator.set_tour(active)
+
     # --- publishing -----------------------------------------------------------------
 
     def publish_data(self, delta: dict[str, Any]) -> bool:
@@ -356,7 +406,7 @@ class Controller(Tours):
         """Everything a renderer needs to show the wall now (and any switch under way)."""
         return {
             "wall": self.wall,
-            "scenario": self.scenarios[self.scenario_name],
+            "scenario": self.scenario_data,
             "pending": self._switch.wire() if self._switch else None,
             "data": self.data,
         }
@@ -395,31 +445,33 @@ class Controller(Tours):
         switch = self._switch
         if switch is None:
             if self._queued_switches:
-                self._prepare(*self._queued_switches.pop(0), now)
+                self._prepare(self._queued_switches.pop(0), now)
             return
         if switch.tick is None:
             waited = now - switch.requested_at
+            if switch.at is not None:  # a timed switch waits for renderers until just before
+                waited = SWITCH_ACK_WAIT_S if now >= switch.at - COMMIT_LEAD_S else 0.0
             if switch.expected <= switch.acks or waited >= SWITCH_ACK_WAIT_S:
                 self._commit(switch, now)
         elif tick_at(now) >= switch.tick:
             log.info("switch %d: %s on air from tick %d", switch.id, switch.name, switch.tick)
             self._left = (self.scenario_name, now + FIELDS_KEPT_S)
-            self.scenario_name = switch.name
+            self.scenario_name, self.scenario_data = switch.name, switch.scenario
             self._switch = None
 
-    def _prepare(self, name: str, future: Future, requested_at: float, now: float) -> None:
+    def _prepare(self, queued: _Queued, now: float) -> None:
         """Phase one. A request that waited behind another switch is timed from now.
 
         Its renderers need the full preparation time whatever the queue did.
         """
         self._switch_ids += 1
         connected = self._connected(now)
+        requested_at = queued.requested_at
         started = requested_at if now - requested_at < COMMIT_LEAD_S else now
-        self._switch = _Switch(
-            self._switch_ids, name, self.scenarios[name], started, connected, [future]
-        )
+        self._switch = _Switch(self._switch_ids, queued.name, queued.data, started, connected,
+                               [queued.future], queued.at)
         self._publish_update("prepare", self._switch.wire())
-        log.info("switch %d to %s: prepare sent to %d renderers", self._switch.id, name,
+        log.info("switch %d to %s: prepare sent to %d renderers", self._switch.id, queued.name,
                  len(connected))
 
     def _commit(self, switch: _Switch, now: float) -> None:
@@ -430,7 +482,10 @@ class Controller(Tours):
         """
         latest = tick_at(switch.requested_at + SWITCH_DEADLINE_S)
         earliest = tick_at(now + MIN_COMMIT_LEAD_S) + 1
-        switch.tick = max(earliest, min(tick_at(now + COMMIT_LEAD_S) + 1, latest))
+        if switch.at is not None:  # the first tick at or after `at` (which may be on one)
+            switch.tick = max(earliest, math.ceil(round(switch.at * TICK_HZ, 6)))
+        else:
+            switch.tick = max(earliest, min(tick_at(now + COMMIT_LEAD_S) + 1, latest))
         self._publish_update("commit", {"id": switch.id, "tick": switch.tick})
         late = sorted(switch.expected - switch.acks)
         if late:
@@ -601,5 +656,5 @@ class Controller(Tours):
             "renderers": rows,
             "sources": self.pipeline.source_status() if self.pipeline else [],
             "alerts": self.data.get("alerts", []),
-            "tour": self.tour.wire() if self.tour else None,
+            "tour": self.tours.status(now),
         }

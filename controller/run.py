@@ -11,13 +11,14 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 import zmq
 
 from controller.http import start_http_api
 from controller.http.thumbnails import default_cache_dir
-from controller.library import LibrarySource, load_library
+from controller.library import LibrarySource, load_library, tours_for
 from controller.node import Controller
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.security import start_authenticator
@@ -39,6 +40,8 @@ def run_controller(
     moderation_path: str | None = None,
     tracked: list[str] | None = None,
     pin: str | None = None,
+    tours_dir: str | None = None,
+    schedule_path: str | None = None,
 ) -> int:
     """Serve a wall until SIGINT or SIGTERM; exit code for the command line.
 
@@ -46,9 +49,14 @@ def run_controller(
     it); SIGHUP reloads the scenario files; `curve` (a `CurveServer`)
     encrypts and authenticates every ZeroMQ connection; `sources` are
     `--source` specs whose posts become the data frames the widgets draw;
-    `tracked` are the `--track` campaign hashtags and URLs.
+    `tracked` are the `--track` campaign hashtags and URLs; `tours_dir` holds
+    the tour files (default: the shipped ones, with the shipped scenarios).
+    A running tour is kept in the store, so it needs one (`--store`, or the
+    default with `--source`) to survive a restart. `schedule_path` is the
+    wall's schedule (a bad one is reported and left out).
     """
     library = load_library(wall_path, scenarios_dir)
+    tours = tours_for(library, tours_dir, scenarios_dir)
     name = scenario or "testcard"
     if name not in library.scenarios:
         known = ", ".join(sorted(library.scenarios))
@@ -56,21 +64,26 @@ def run_controller(
         return 2
     zctx = zmq.Context.instance()
     auth = start_authenticator(zctx, curve) if curve is not None else None
-    controller = api = pipeline = store = None
+    controller = api = pipeline = store = scheduler = None
     stopping = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.append(True))
     try:
         controller = Controller(
             library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve,
-            library.fields,
+            library.fields, tours,
         )
         controller.wall_path = Path(wall_path)
-        if sources:
+        if sources or store_path:
             store = _open_store(store_path or default_store_path(library.wall.name))
+        if sources:
             pipeline = _pipeline(controller, sources, brands, store, moderation_path, tracked)
             pipeline.start()
             log.info("data from %s", ", ".join(sources))
+        controller.tours.store = store
+        controller.tours.restore(time.time())
+        if schedule_path:
+            scheduler = _scheduler(controller, schedule_path, library.scenarios, tours)
         source = LibrarySource(wall_path, scenarios_dir, library.paths)
         if http:
             api = start_http_api(controller, http, token, pin, source, default_cache_dir())
@@ -79,9 +92,12 @@ def run_controller(
         log.info("controller for wall %s on %s, scenario %s%s", library.wall.name, bind, name,
                  " (CURVE)" if curve else "")
         controller.run(lambda: bool(stopping))
+        controller.tours.save(time.time())
     finally:
         if api is not None:
             api.close()
+        if scheduler is not None:
+            scheduler.stop()
         if pipeline is not None:
             pipeline.stop()
         if store is not None:
@@ -128,6 +144,28 @@ def _open_store(path):
         log.warning("%s", warning)
     log.info("aggregates kept in %s", store.path)
     return store
+
+
+def _scheduler(controller, path, scenarios, tours):
+    """The wall's schedule at work, or None (every problem logged) when the file is bad."""
+    from controller.schedule import Scheduler
+    from wallrenderer.core.layout.problems import errors_only, read_yaml
+    from wallrenderer.core.layout.schedules import build_schedule
+
+    doc, problems = read_yaml(path)
+    schedule = None
+    if doc is not None:
+        schedule, more = build_schedule(doc, scenarios, tours)
+        problems += more
+    for problem in problems:
+        log.warning("%s", problem)
+    if schedule is None or errors_only(problems):
+        log.error("%s: schedule not used", path)
+        return None
+    scheduler = Scheduler(schedule, controller, Path(path).parent)
+    scheduler.start()
+    controller.schedule = scheduler
+    return scheduler
 
 
 def _pipeline(controller, sources, brands, store, moderation_path, tracked):

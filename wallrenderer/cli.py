@@ -36,6 +36,8 @@ def _demo(args: argparse.Namespace) -> int:
         args.source or [DEMO_SOURCE],
         args.track or [],
         args.pin,
+        args.tours,
+        args.schedule,
     )
 
 
@@ -47,7 +49,8 @@ def _controller(args: argparse.Namespace) -> int:
     brands = [b.strip() for b in args.brands.split(",") if b.strip()] if args.brands else None
     return run_controller(
         args.wall, args.scenarios, args.scenario, args.bind, args.http, args.token, curve,
-        args.source, brands, args.store, args.moderation, args.track, args.pin,
+        args.source, brands, args.store, args.moderation, args.track, args.pin, args.tours,
+        args.schedule,
     )
 
 
@@ -133,7 +136,7 @@ def _preview(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from wallrenderer.core.layout.validate import validate_files
 
-    problems = validate_files(args.files, args.wall or ())
+    problems = validate_files(args.files, args.wall or (), args.scenarios)
     for problem in problems:
         print(problem)
     errors = [p for p in problems if p.severity == "error" or args.strict]
@@ -224,6 +227,28 @@ def _install_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tour(args: argparse.Namespace) -> int:
+    if args.action == "start" and not args.name:
+        print("wallrenderer tour: start needs the tour's NAME", file=sys.stderr)
+        return 1
+    path, body = {
+        "start": ("/api/tour/start", {"name": args.name}),
+        "resume": ("/api/tour/hold", {"held": False}),
+    }.get(args.action, (f"/api/tour/{args.action}", {}))
+    from wallrenderer.core.client import TOKEN_ENV, api_post
+
+    answer = api_post(args.http, path, body, args.token or os.environ.get(TOKEN_ENV),
+                      args.timeout)
+    tour = answer.get("tour", answer) if args.action != "stop" else None
+    if tour:
+        state = "held" if tour["held"] else f"{tour['left_s']:.0f} s left"
+        print(f"tour {tour['name']}: step {tour['step'] + 1}/{tour['steps']} "
+              f"{tour['scenario']} ({state})")
+    else:
+        print(f"no tour; the wall shows {answer.get('scenario')}")
+    return 0
+
+
 def _cell(value) -> str:
     if value is None:
         return "-"
@@ -250,6 +275,15 @@ def _http_options(parser: argparse.ArgumentParser) -> None:
                                       "$WALL_PIN; without one the page needs the token)")
 
 
+def _tours_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tours", metavar="DIR",
+                        help="folder of tour YAML (default: the shipped tours, when the "
+                             "scenarios are the shipped ones)")
+    parser.add_argument("--schedule", metavar="FILE",
+                        help="schedule YAML: what the wall shows by time of day, day of week "
+                             "and calendar (README, Schedules)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Subcommands and options of `wallrenderer`, as the README documents them."""
     parser = argparse.ArgumentParser(prog="wallrenderer", description=__doc__.splitlines()[0])
@@ -269,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float,
                       help="headless: after S seconds write the PNGs and exit")
     _http_options(demo)
+    _tours_option(demo)
     demo.add_argument("--source", action="append", metavar="SPEC",
                       help=f"data source (repeatable; default {DEMO_SOURCE})")
     demo.add_argument("--track", action="append", metavar="TERM",
@@ -283,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     ctl.add_argument("--bind", default="0.0.0.0:7700",
                      help="HOST:PORT; PUB on PORT, requests on PORT+1 (default 0.0.0.0:7700)")
     _http_options(ctl)
+    _tours_option(ctl)
     ctl.add_argument("--source", action="append", metavar="SPEC",
                      help="data source, repeatable: simulator, replay:FILE, http:URL, "
                           "mastodon:HOST/tags/NAME, rss:URL, webhook (docs/sources.md)")
@@ -343,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     val.add_argument("files", nargs="+", metavar="FILE")
     val.add_argument("--wall", action="append",
                      help="also check scenarios' display ids against this wall (repeatable)")
+    val.add_argument("--scenarios", metavar="DIR",
+                     help="scenario library that tour and schedule files are checked "
+                          "against (default: the shipped one)")
     val.add_argument("--strict", action="store_true",
                      help="warnings fail too (text a bezel would cut, aspect mismatches)")
     val.set_defaults(run=_validate)
@@ -397,6 +436,17 @@ def build_parser() -> argparse.ArgumentParser:
                                      "environment file, never in the unit")
     svc.add_argument("--print", action="store_true", help="print the unit instead of writing it")
     svc.set_defaults(run=_install_service)
+
+    tour = sub.add_parser("tour", help="start, stop, step or hold a visitor tour "
+                                       "through the controller's HTTP API")
+    tour.add_argument("action", choices=("start", "stop", "next", "previous", "hold", "resume"))
+    tour.add_argument("name", nargs="?", metavar="NAME", help="tour to start")
+    tour.add_argument("--http", default=DEFAULT_HTTP, metavar="HOST:PORT",
+                      help=f"controller HTTP API (default {DEFAULT_HTTP})")
+    tour.add_argument("--token", metavar="T", help=f"API token (default: ${TOKEN_ENV})")
+    tour.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                      help="seconds to wait for the answer (default 10)")
+    tour.set_defaults(run=_tour)
 
     from wallrenderer.core.security import add_keys_parser
 

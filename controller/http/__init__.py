@@ -2,9 +2,10 @@
 
 Starlette served by uvicorn in its own thread (`server`), the application and
 its page (`app`), who may change what (`auth`, `sessions`), request bodies
-(`bodies`), the wall's endpoints (`routes`) and the data path's (`data`),
-scenario thumbnails drawn by a worker process (`thumbnails`). The endpoints are
-described for clients in docs/http-api.md.
+(`bodies`), the wall's endpoints (`routes`), the tours' and the schedule's
+(`tours`) and the data path's (`data`), scenario thumbnails drawn by a worker
+process (`thumbnails`). The endpoints are described for clients in
+docs/http-api.md.
 
 Importing this package stays cheap (Starlette and uvicorn load when the API
 starts), because `wallrenderer.cli` and `controller.run` import it.

@@ -32,10 +32,10 @@ PAGE_POLICY = ("default-src 'self'; img-src 'self' data:; style-src 'self'; scri
 
 def build_app(api) -> Starlette:
     """The application serving `api` (an `HttpApi`)."""
-    from controller.http import colour, data, routes
+    from controller.http import colour, data, routes, tours
 
     app = Starlette(
-        routes=[*routes.ROUTES, *data.ROUTES, *colour.ROUTES, *page_routes()],
+        routes=[*routes.ROUTES, *tours.ROUTES, *data.ROUTES, *colour.ROUTES, *page_routes()],
         exception_handlers={ApiError: _api_error, HTTPException: _http_error,
                             Exception: _internal_error},
     )

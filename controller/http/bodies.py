@@ -46,6 +46,13 @@ class TourStartBody(Body):
     seconds: Annotated[float, Field(strict=True, ge=1.0, le=3600.0)] = 30.0
 
 
+class TourHoldBody(Body):
+    """POST /api/tour/hold: hold the current step (the default), or release it."""
+    EXAMPLE = '{"held": true} or {"held": false}'
+    MESSAGES = {"held": "must be true (hold the step) or false (release it)"}
+    held: Annotated[bool, Field(strict=True)] = True
+
+
 class SpikeBody(Body):
     """POST /api/spike: a simulated crisis."""
     EXAMPLE = '{"kind": "negative", "brand": "acme", "minutes": 10}'

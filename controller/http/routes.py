@@ -1,4 +1,4 @@
-"""The wall's endpoints: scenarios, switches, status, health, tours, reload, sessions, live events.
+"""The wall's endpoints: scenarios, switches, status, health, reload, sessions, live events.
 
 docs/http-api.md describes each for clients.
 """
@@ -15,7 +15,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from controller.http.auth import change, read_body, who
-from controller.http.bodies import LoginBody, SwitchBody, TourStartBody, parse_body
+from controller.http.bodies import LoginBody, SwitchBody, parse_body
 from controller.http.errors import ApiError, Closing, json_bytes, json_response
 from controller.http.livewall import PREVIEW_INTERVAL_S, PREVIEW_SIDE
 from controller.http.sessions import COOKIE
@@ -27,7 +27,6 @@ log = logging.getLogger("controller.http")
 HEALTH_TIMEOUT_S = 1.0
 EVENT_INTERVAL_S = 0.25  # how often a stream looks for news
 EVENT_KEEPALIVE_S = 5.0  # an unchanged status is sent again this often
-BUILTIN_TOUR = "all"
 
 
 def _api(request: Request):
@@ -145,7 +144,7 @@ async def post_safe_screen(request: Request) -> Response:
     """The neutral scenario on the whole wall in one switch; a running tour stops first."""
     api = _api(request)
     await read_body(request)
-    await api.call(api.controller.stop_tour)
+    await api.call(lambda: api.controller.tours.stop(time.time()))
     log.warning("safe screen requested over HTTP by %s", request.state.who)
     return json_response(await _switch(api, SAFE_SCREEN))
 
@@ -180,44 +179,6 @@ async def post_reload(request: Request) -> Response:
         return json_response({"error": f"{len(report['problems'])} problem(s): refused files "
                                        f"keep their previous version", **report}, 422)
     return json_response(report)
-
-
-# --- tours ------------------------------------------------------------------------------
-
-
-async def get_tours(request: Request) -> Response:
-    """The tours there are, with their steps."""
-    api = _api(request)
-    names = await api.call(lambda: sorted(api.controller.scenarios))
-    return json_response({"tours": [{"name": BUILTIN_TOUR, "steps": [
-        {"scenario": n, "seconds": 30.0} for n in names]}]})
-
-
-@change
-async def post_tour_start(request: Request) -> Response:
-    """Start a tour by name, or of given scenarios."""
-    body = parse_body(await read_body(request), TourStartBody)
-    if body.name is not None and body.name != BUILTIN_TOUR:
-        raise ApiError(404, f"no tour {body.name!r} (have: {BUILTIN_TOUR})")
-    api = _api(request)
-    try:
-        result = await api.call(lambda: api.controller.start_tour(body.scenarios, body.seconds))
-    except UnknownScenario as exc:
-        raise ApiError(404, str(exc)) from None
-    return json_response(result)
-
-
-def _tour_action(action):
-    @change
-    async def endpoint(request: Request) -> Response:
-        api = _api(request)
-        await read_body(request)
-        try:
-            return json_response(await api.call(lambda: action(api.controller)))
-        except WallError as exc:
-            raise ApiError(409, str(exc)) from None
-
-    return endpoint
 
 
 # --- tablet sessions ----------------------------------------------------------------------
@@ -321,12 +282,6 @@ ROUTES = [
     Route("/api/snapshot.png", get_snapshot, methods=["GET"]),
     Route("/api/health", get_health, methods=["GET"]),
     Route("/api/events", get_events, methods=["GET"]),
-    Route("/api/tours", get_tours, methods=["GET"]),
-    Route("/api/tour/start", post_tour_start, methods=["POST"]),
-    Route("/api/tour/stop", _tour_action(lambda c: c.stop_tour()), methods=["POST"]),
-    Route("/api/tour/next", _tour_action(lambda c: c.step_tour(1)), methods=["POST"]),
-    Route("/api/tour/previous", _tour_action(lambda c: c.step_tour(-1)), methods=["POST"]),
-    Route("/api/tour/hold", _tour_action(lambda c: c.hold_tour()), methods=["POST"]),
     Route("/api/session", post_session, methods=["POST"]),
     Route("/api/session", get_session, methods=["GET"]),
     Route("/api/session", delete_session, methods=["DELETE"]),

@@ -186,7 +186,7 @@ def test_a_tour_cycles_scenarios_and_applies_the_stricter_feed_policy(tmp_path, 
 
     started = requests.post(f"{base}/api/tour/start", json={"scenarios": ["b", "a"],
                             "seconds": 1}, headers=auth, timeout=10)
-    assert started.status_code == 200 and started.json()["scenarios"] == ["b", "a"]
+    assert started.status_code == 200 and started.json()["tour"]["scenario"] == "b"
     seen = set()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not {"a", "b"} <= seen:

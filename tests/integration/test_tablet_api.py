@@ -19,6 +19,7 @@ from controller.demo import free_port_pair
 from controller.http import HttpApi
 from controller.library import LibrarySource, load_library
 from controller.node import Controller
+from wallrenderer.core.layout.tours import load_tours
 
 TOKEN = "tablet-test-token"
 PIN = "2468"
@@ -36,6 +37,8 @@ def files(tmp_path):
     folder = tmp_path / "scenarios"
     write_yaml(folder / "a.yaml", scenario("a", "testcard"))
     write_yaml(folder / "b.yaml", scenario("b"))
+    write_yaml(folder.parent / "tours" / "ab.yaml", {"tour": {"name": "ab", "steps": [
+        {"scenario": "a", "seconds": 60, "caption": "first"}, {"scenario": "b", "seconds": 60}]}})
     return wall, folder
 
 
@@ -44,8 +47,11 @@ def served(files):
     """A controller from files, its loop in a thread, and its API with a PIN."""
     wall, folder = files
     library = load_library(wall, folder)
+    tours, problems = load_tours(folder.parent / "tours", library.scenarios)
+    assert not problems
     ctl = Controller(library.wall_data, library.scenarios, "a", list(library.wall.ids),
-                     bind=f"127.0.0.1:{free_port_pair()}", scenario_fields=library.fields)
+                     bind=f"127.0.0.1:{free_port_pair()}", scenario_fields=library.fields,
+                     tours=tours)
     stop = threading.Event()
     loop = threading.Thread(target=ctl.run, args=(stop.is_set,), daemon=True)
     loop.start()
@@ -133,39 +139,59 @@ def test_reload_takes_good_files_and_refuses_bad_ones_keeping_the_old(served, fi
     assert fixed.status_code == 200 and fixed.json()["changed"] == ["b"]
 
 
-def test_tours_next_previous_hold_and_stop(served):
-    tours = requests.get(f"{served.url}/api/tours", timeout=10).json()["tours"]
-    assert tours[0]["name"] == "all" and [s["scenario"] for s in tours[0]["steps"]][:2] == [
-        "a", "b"]
+def test_tours_next_previous_hold_and_stop(served, caplog):
+    caplog.set_level(logging.INFO, logger="controller.http")
+    listing = requests.get(f"{served.url}/api/tours", timeout=10).json()
+    assert [t["name"] for t in listing["tours"]] == ["ab"] and listing["running"] is None
+    assert [s["scenario"] for s in listing["tours"][0]["steps"]] == ["a", "b"]
     assert requests.post(f"{served.url}/api/tour/next", headers=AUTH,
                          timeout=10).status_code == 409
-    started = requests.post(f"{served.url}/api/tour/start", headers=AUTH, timeout=10,
-                            json={"scenarios": ["a", "b"], "seconds": 60})
-    assert started.status_code == 200 and started.json()["current"] == "a"
-    step = requests.post(f"{served.url}/api/tour/next", headers=AUTH, timeout=10).json()
-    assert step["current"] == "b"
+    assert requests.post(f"{served.url}/api/tour/start", json={"name": "ab"},
+                         timeout=10).status_code == 401, "a tour is a change"
+    with requests.Session() as tablet:
+        login(served, session=tablet)
+        started = tablet.post(f"{served.url}/api/tour/start", json={"name": "ab"}, timeout=10)
+    assert started.status_code == 200
+    tour = started.json()["tour"]
+    assert (tour["name"], tour["step"], tour["steps"], tour["scenario"], tour["caption"]) == (
+        "ab", 0, 2, "a", "first")
+    assert any("tour ab started over HTTP by front tablet" in r.getMessage()
+               for r in caplog.records), "the log names who started it"
+    step = requests.post(f"{served.url}/api/tour/next", headers=AUTH, timeout=10).json()["tour"]
+    assert (step["step"], step["scenario"]) == (1, "b")
     wait_for(lambda: served.controller.scenario_name == "b", 5, "the tour's next step")
-    held = requests.post(f"{served.url}/api/tour/hold", headers=AUTH, timeout=10).json()
-    assert held["held"] is True
-    back = requests.post(f"{served.url}/api/tour/previous", headers=AUTH, timeout=10).json()
-    assert back["current"] == "a" and back["held"] is True
+    held = requests.post(f"{served.url}/api/tour/hold", headers=AUTH, timeout=10).json()["tour"]
+    assert held["held"] is True and held["next_at"] is None
+    status = requests.get(f"{served.url}/api/status", timeout=10).json()["tour"]
+    assert (status["step"], status["held"]) == (1, True)
+    resumed = requests.post(f"{served.url}/api/tour/hold", headers=AUTH, json={"held": False},
+                            timeout=10).json()["tour"]
+    assert resumed["held"] is False
+    back = requests.post(f"{served.url}/api/tour/previous", headers=AUTH,
+                         timeout=10).json()["tour"]
+    assert (back["step"], back["scenario"]) == (0, "a")
     assert requests.post(f"{served.url}/api/tour/start", headers=AUTH, json={"name": "nope"},
                          timeout=10).status_code == 404
-    bad = requests.post(f"{served.url}/api/tour/start", headers=AUTH, json={"seconds": 0},
+    for body, message in (({}, 'missing "name"'), ({"name": 3}, '"name" must be'),
+                          ({"scenarios": ["a"], "seconds": 0}, '"seconds" must be a number '
+                                                               'from 1 to 3600')):
+        bad = requests.post(f"{served.url}/api/tour/start", headers=AUTH, json=body, timeout=10)
+        assert bad.status_code == 400 and message in bad.json()["error"], bad.text
+    bad = requests.post(f"{served.url}/api/tour/hold", headers=AUTH, json={"held": "yes"},
                         timeout=10)
-    assert bad.status_code == 400 and '"seconds" must be a number from 1 to 3600' in \
-        bad.json()["error"]
+    assert bad.status_code == 400 and '"held" must be true' in bad.json()["error"]
     stopped = requests.post(f"{served.url}/api/tour/stop", headers=AUTH, timeout=10).json()
     assert stopped["stopped"] is True
+    assert requests.get(f"{served.url}/api/status", timeout=10).json()["tour"] is None
 
 
 def test_safe_screen_stops_the_tour_and_switches_in_one_go(served):
-    requests.post(f"{served.url}/api/tour/start", headers=AUTH, json={"seconds": 60},
+    requests.post(f"{served.url}/api/tour/start", headers=AUTH, json={"name": "ab"},
                   timeout=10)
     answer = requests.post(f"{served.url}/api/safe-screen", headers=AUTH, timeout=10)
     assert answer.status_code == 200 and answer.json()["name"] == "safe-screen"
     wait_for(lambda: served.controller.scenario_name == "safe-screen", 5, "the safe screen")
-    assert served.controller.tour is None
+    assert served.controller.tours.running is None
 
 
 def panel_colours(api) -> dict[str, dict]:

@@ -395,6 +395,7 @@ def test_every_widget_kind_of_the_design_is_registered():
     assert set(WIDGET_KINDS) == {
         "rect", "text", "testcard", "counter", "kpi", "timeseries", "bars", "gauge", "feed",
         "ticker", "leaderboard", "map", "topics", "alert", "clock", "image", "calibration",
+        "caption",
     }
 
 

@@ -109,11 +109,19 @@ def switch_scenario(http: str, name: str, token: str | None, timeout: float = 10
     Raises:
         WallError: no token, the API cannot be reached, or it refuses (its reason is given).
     """
+    return api_post(http, "/api/scenario", {"name": name}, token, timeout)
+
+
+def api_post(http: str, path: str, body: dict, token: str | None, timeout: float = 10) -> dict:
+    """A change through the HTTP API (a switch, a tour command); its JSON answer.
+
+    Raises:
+        WallError: no token, the API cannot be reached, or it refuses (its reason is given).
+    """
     if not token:
         raise WallError(f"no token: pass --token or set {TOKEN_ENV} "
                         "(the controller prints its token at start)")
-    status, answer = http_call(http, "POST", "/api/scenario", {"name": name}, token=token,
-                               timeout=timeout)
+    status, answer = http_call(http, "POST", path, body, token=token, timeout=timeout)
     if status != 200:
         raise WallError(f"{answer.get('error', answer)} (HTTP {status})")
     return answer

@@ -161,21 +161,26 @@ $("reload").addEventListener("click", async () => {
 // --- tours: one button per action, so new ones are one line -------------------------------
 
 const TOUR_ACTIONS = [
-  ["Start tour", "/api/tour/start", () => ({ name: "all" })],
+  ["Start tour", "/api/tour/start", async () => {
+    const first = (await api("GET", "/api/tours")).tours[0];
+    return { name: first ? first.name : "" };
+  }],
   ["Previous", "/api/tour/previous"],
-  ["Hold", "/api/tour/hold"],
+  ["Hold", "/api/tour/hold", () => ({ held: !(state.status && state.status.tour
+                                               && state.status.tour.held) })],
   ["Next", "/api/tour/next"],
   ["Stop tour", "/api/tour/stop"],
 ];
 for (const [label, path, body] of TOUR_ACTIONS) {
   const button = el("button", { type: "button", textContent: label });
-  button.addEventListener("click", () => act(label, path, body ? body() : undefined));
+  button.addEventListener("click", async () => act(label, path, body ? await body() : undefined));
   $("tour").append(button);
 }
 
 function renderTour(tour) {
   $("tour-state").textContent = tour
-    ? `— ${tour.current || ""}${tour.held ? " (held)" : ""}, ${tour.seconds} s each` : "";
+    ? `— ${tour.name}, step ${tour.step + 1}/${tour.steps}: ${tour.scenario}`
+      + `${tour.held ? " (held)" : ""}` : "";
 }
 
 // --- the wall: preview, panel tiles laid out like the wall, sources -----------------------

@@ -363,6 +363,21 @@ class ImageWidget(Widget):
     data: Annotated[str | None, Strict(), AfterValidator(check_data), Field(repr=False)] = None
 
 
+class CaptionWidget(Widget):
+    """A caption bar along the bottom of the wall, for visitors (a tour step's `caption`).
+
+    Its text sits on one panel, so no bezel cuts it; the controller adds it to
+    a tour step's scenario, and a scenario may use it too.
+    """
+
+    covers_canvas: ClassVar[bool] = True
+    avoids_seams: ClassVar[bool] = True
+
+    kind: Literal["caption"]
+    text: Annotated[str, Strict(), Field(min_length=1, max_length=200)]
+    height: Annotated[float, Strict(), Field(gt=0, le=0.3)] = 0.07
+
+
 WIDGET_KINDS: dict[str, type[Widget]] = {
     "rect": RectWidget,
     "text": TextWidget,
@@ -381,4 +396,5 @@ WIDGET_KINDS: dict[str, type[Widget]] = {
     "gauge": GaugeWidget,
     "alert": AlertWidget,
     "clock": ClockWidget,
+    "caption": CaptionWidget,
 }

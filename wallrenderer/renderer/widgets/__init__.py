@@ -11,6 +11,7 @@ from wallrenderer.renderer.widgets import (
     alert,
     bars,
     calibration,
+    caption,
     clock,
     feed,
     gauge,
@@ -28,6 +29,7 @@ from wallrenderer.renderer.widgets.basic import RectView, TextView
 _MODULES = (
     kpi, timeseries, bars, leaderboard, feed, ticker, topics, worldmap, image, gauge, alert, clock,
     calibration,
+    caption,
 )
 
 VIEWS: dict[str, type[WidgetView]] = {
