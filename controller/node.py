@@ -382,6 +382,18 @@ class Controller:
         if self.schedule is not None:
             self.schedule.presenter_took_over()
 
+    def cancel_timed(self) -> None:
+        """Drop tour steps not committed yet: a tour command (next, hold) replaces them."""
+        dropped = [q.future for q in self._queued_switches if q.at is not None]
+        self._queued_switches = [q for q in self._queued_switches if q.at is None]
+        switch = self._switch
+        if switch is not None and switch.at is not None and switch.tick is None:
+            dropped += switch.futures
+            self._switch = None
+        for future in dropped:
+            if not future.done():
+                future.set_exception(WallError("replaced by a tour command"))
+
     def set_tour_policy(self, active: bool) -> None:
         """While a tour runs, the feed follows the stricter tour moderation policy."""
         if self.pipeline is not None:

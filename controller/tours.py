@@ -45,6 +45,8 @@ class Wall(Protocol):
 
     def queue_switch(self, name: str, data: dict[str, Any], at: float | None) -> Future: ...
 
+    def cancel_timed(self) -> None: ...
+
     def set_tour_policy(self, active: bool) -> None: ...
 
 
@@ -56,7 +58,7 @@ class _Running:
     left: float | None = None  # seconds the step still has while held or before it starts
     held: bool = False
     generation: int = 0  # bumped on every change, so a stale switch result is ignored
-    pending: bool = False  # the next step's switch is prepared
+    pending: bool = False  # a step's switch is on its way
 
 
 class TourPlayer:
@@ -81,6 +83,7 @@ class TourPlayer:
         if tour is None:
             have = ", ".join(sorted(self.tours)) or "none"
             raise UnknownTour(f"no tour {name!r} (have: {have})")
+        self.wall.cancel_timed()
         self.running = _Running(tour, step % len(tour.steps))
         self.wall.set_tour_policy(True)
         log.info("tour %s started at step %d", name, self.running.step)
@@ -104,6 +107,7 @@ class TourPlayer:
         """End the tour; the wall stays on what it shows."""
         was = self.running
         self.running = None
+        self.wall.cancel_timed()
         self.wall.set_tour_policy(False)
         self.save(now)
         return {"stopped": was is not None, "scenario": self.wall.showing()["name"]}
@@ -121,6 +125,7 @@ class TourPlayer:
             run.left = self._left(run, now)
             run.held, run.next_at, run.pending = True, None, False
             run.generation += 1
+            self.wall.cancel_timed()
             log.info("tour %s held at step %d, %.1f s left", run.tour.name, run.step, run.left)
         elif not held and run.held:
             run.held = False
@@ -148,8 +153,7 @@ class TourPlayer:
                 log.info("tour %s finished", run.tour.name)
                 self.stop(now)
             return
-        run.step = (run.step + 1) % len(run.tour.steps)
-        self._show(now, at=run.next_at)
+        self._show(now, at=run.next_at, step=(run.step + 1) % len(run.tour.steps))
 
     def status(self, now: float) -> dict[str, Any] | None:
         """The `tour` object of /api/status (README, "Tours"); None when no tour runs."""
@@ -217,6 +221,7 @@ class TourPlayer:
 
     def _go(self, now: float, by: int) -> dict[str, Any]:
         run = self._need()
+        self.wall.cancel_timed()  # the next step, if already prepared, is not shown
         run.step = (run.step + by) % len(run.tour.steps)
         run.held = False
         self._show(now)
@@ -231,29 +236,34 @@ class TourPlayer:
             return run.left
         return run.tour.steps[run.step].seconds
 
-    def _show(self, now: float, at: float | None = None, left: float | None = None) -> None:
-        """Switch to the current step, activating at `at` (None: at once).
+    def _show(self, now: float, at: float | None = None, left: float | None = None,
+              step: int | None = None) -> None:
+        """Switch to step `step` (default: the current one), activating at `at` (None: at once).
 
-        The step's clock starts when the switch activates; it runs `left`
-        seconds (a resumed step) or the step's own.
+        The step becomes current, and its clock starts, when the switch
+        activates; it runs `left` seconds (a resumed step) or the step's own.
         """
         run = self.running
-        step = run.tour.steps[run.step]
-        seconds = step.seconds if left is None else left
+        index = run.step if step is None else step
+        step_ = run.tour.steps[index]
+        seconds = step_.seconds if left is None else left
         run.generation += 1
-        run.left, run.next_at, run.pending = seconds, None, True
+        run.pending = True
+        if at is None:
+            run.left, run.next_at = seconds, None
         generation = run.generation
-        data = apply_params(self.wall.scenarios[step.scenario], step.params, step.caption)
+        data = apply_params(self.wall.scenarios[step_.scenario], step_.params, step_.caption)
 
         def started(activates_at: float) -> None:
             if self.running is run and run.generation == generation:
+                run.step = index
                 run.next_at, run.left, run.pending = activates_at + seconds, None, False
                 self.save(activates_at)
 
         showing = self.wall.showing()
-        if showing["name"] == step.scenario and showing["data"] == data:
+        if showing["name"] == step_.scenario and showing["data"] == data:
             started(now if at is None else at)
             return
-        future = self.wall.queue_switch(step.scenario, data, at)
+        future = self.wall.queue_switch(step_.scenario, data, at)
         future.add_done_callback(
             lambda f: started(f.result()["activates_at"]) if not f.exception() else None)
