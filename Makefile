@@ -31,6 +31,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/calibrate.py
 	$(BIN)/python benchmarks/tablet.py
 	$(BIN)/python benchmarks/bluesky.py
+	$(BIN)/python benchmarks/tour.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
