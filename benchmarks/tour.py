@@ -10,7 +10,7 @@ apart: when it was committed for and when the renderers first drew it, both
 from the request.
 
 Prints one JSON object as its last line:
-{"tour": {"steps": 5, "renderers": 4, "error_ms": {"p50", "p95", "max"},
+{"tour": {"steps": 5, "renderers": 4, "boundaries": 16, "error_ms": {"p50", "p95", "max"},
  "first_step_committed_ms": ..., "first_step_shown_ms": ...}}
 """
 
@@ -80,17 +80,16 @@ def main() -> None:
     names = [s for s, _ in STEPS]
     for display, track in sorted(seen.items()):
         ticks = dict(track)  # scenario -> first tick it was drawn
-        if any(n not in ticks for n in names):
-            print(f"{display} missed steps: {track}", flush=True)
-            continue
-        latencies.append(1000 * (time_of(ticks[names[0]]) - requested))
+        if names[0] in ticks:  # (a renderer still building joins late, with no tick)
+            latencies.append(1000 * (time_of(ticks[names[0]]) - requested))
         due = committed
         for (name, _), (_, seconds) in zip(STEPS[1:], STEPS, strict=False):
             due += seconds
-            errors.append(1000 * (time_of(ticks[name]) - due))
-        print(f"{display}: " + ", ".join(f"{n} {ticks[n]}" for n in names), flush=True)
+            if name in ticks:
+                errors.append(1000 * (time_of(ticks[name]) - due))
+        print(f"{display}: " + ", ".join(f"{n} {ticks.get(n)}" for n in names), flush=True)
     result = {"tour": {
-        "steps": len(STEPS), "renderers": len(latencies),
+        "steps": len(STEPS), "renderers": len(seen), "boundaries": len(errors),
         "error_ms": {"p50": pct(errors, 50), "p95": pct(errors, 95),
                      "max": round(float(np.max(np.abs(errors))), 1) if errors else None},
         "first_step_committed_ms": round(1000 * (committed - requested), 1),
