@@ -29,6 +29,9 @@ PIN = "1357"
 GREEN = {"scenario": {"name": "green", "widgets": [{"kind": "rect", "rect": [0, 0, 1, 1],
                                                     "color": "#00ff00"}]}}
 DISPLAYS = ("r0c0", "r0c1", "r1c0", "r1c1")
+TOURS = {"welcome": [{"scenario": "green", "seconds": 600, "caption": "Welcome, visitors"},
+                     {"scenario": "testcard", "seconds": 600}],
+         "wrap-up": [{"scenario": "testcard", "seconds": 600}]}
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="needs Debian's chromium (make test installs it)")
@@ -39,9 +42,12 @@ def wall(tmp_path, spawn):
     """A controller with the tablet page and four small headless renderers."""
     wall_file = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
     write_yaml(tmp_path / "scenarios" / "green.yaml", GREEN)
+    for name, steps in TOURS.items():
+        write_yaml(tmp_path / "tours" / f"{name}.yaml", {"tour": {"name": name, "steps": steps}})
     connect, http = f"127.0.0.1:{free_port_pair()}", free_port_pair()
     spawn(wall_command("controller", "--wall", str(wall_file), "--scenarios",
-                       str(tmp_path / "scenarios"), "--bind", connect,
+                       str(tmp_path / "scenarios"), "--tours", str(tmp_path / "tours"),
+                       "--bind", connect,
                        "--http", f"127.0.0.1:{http}", "--token", "t", "--pin", PIN))
     renderers = {display: spawn(wall_command("renderer", "--connect", connect, "--display",
                                              display, "--headless", "--fps", "20"))
@@ -58,7 +64,7 @@ def _healthy(base: str) -> bool:
         return False
 
 
-def test_a_tap_on_the_tablet_switches_every_panel(wall, tmp_path):
+def test_a_tap_on_the_tablet_switches_every_panel_and_runs_a_tour(wall, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
     connect, base, _ = wall
@@ -83,8 +89,13 @@ def test_a_tap_on_the_tablet_switches_every_panel(wall, tmp_path):
                 overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
                 assert overflow <= 0, f"no sideways scrolling at {size}"
             assert len(page.get_by_role("listitem").filter(has_text="r1c1").all()) == 1
+            _every_panel_is_green(base, connect, tmp_path)
+            _run_a_tour_from_the_page(page, base, expect)
         finally:
             browser.close()
+
+
+def _every_panel_is_green(base, connect, tmp_path) -> None:
     status = requests.get(f"{base}/api/status", timeout=10).json()
     assert status["scenario"] == "green"
     assert {r["id"]: r["scenario"] for r in status["renderers"]} == dict.fromkeys(DISPLAYS,
@@ -94,6 +105,35 @@ def test_a_tap_on_the_tablet_switches_every_panel(wall, tmp_path):
     for path in shot["paths"].values():
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)
         assert (image == (0, 255, 0)).all(axis=-1).mean() > 0.99
+
+
+def _run_a_tour_from_the_page(page, base, expect) -> None:
+    def tour():
+        return requests.get(f"{base}/api/status", timeout=10).json()["tour"]
+
+    running = page.get_by_role("status", name="Running tour")
+    expect(page.get_by_label("Tour to start")).to_have_value("welcome")  # the first tour
+    expect(page.get_by_role("button", name="Next", exact=True)).to_be_disabled()
+    page.get_by_role("button", name="Start tour").tap()
+    expect(running).to_have_text("welcome: step 1 of 2, green", timeout=10_000)
+    expect(page.get_by_text("“Welcome, visitors”")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Next step in (9|10):\d\d$"))).to_be_visible()
+    started = tour()
+    assert (started["name"], started["step"], started["caption"]) == ("welcome", 0,
+                                                                       "Welcome, visitors")
+    hold = page.get_by_role("button", name="Hold", exact=True)
+    hold.tap()
+    expect(hold).to_have_attribute("aria-pressed", "true", timeout=10_000)
+    assert tour()["held"] is True and tour()["next_at"] is None
+    hold.tap()
+    expect(hold).to_have_attribute("aria-pressed", "false", timeout=10_000)
+    assert tour()["held"] is False
+    page.get_by_role("button", name="Next", exact=True).tap()
+    expect(running).to_have_text("welcome: step 2 of 2, testcard", timeout=10_000)
+    assert tour()["step"] == 1
+    page.get_by_role("button", name="Stop tour").tap()
+    expect(running).to_have_text("No tour is running", timeout=10_000)
+    assert tour() is None
 
 
 def test_the_wall_picture_has_the_bezels_of_the_wall_file_and_shows_a_dead_panel_as_missing(

@@ -53,9 +53,10 @@ function renderLock() {
   $("unlock").hidden = state.unlocked || !state.pinRequired;
   $("unlocked").hidden = !state.unlocked;
   $("moderation").hidden = !state.unlocked || state.queue === null;
-  for (const control of document.querySelectorAll("main button, main input")) {
+  for (const control of document.querySelectorAll("main button, main input, main select")) {
     control.disabled = !state.unlocked;
   }
+  renderTourControls();
 }
 
 $("unlock").addEventListener("submit", async (event) => {
@@ -158,29 +159,77 @@ $("reload").addEventListener("click", async () => {
   loadScenarios();
 });
 
-// --- tours: one button per action, so new ones are one line -------------------------------
+// --- tours: the tour files, and the running tour's step, caption and time to its next step --
 
+const tours = { names: [], running: null, receivedAt: 0, buttons: {} };
 const TOUR_ACTIONS = [
-  ["Start tour", "/api/tour/start", async () => {
-    const first = (await api("GET", "/api/tours")).tours[0];
-    return { name: first ? first.name : "" };
-  }],
+  ["Start tour", "/api/tour/start", () => ({ name: $("tour-name").value })],
   ["Previous", "/api/tour/previous"],
-  ["Hold", "/api/tour/hold", () => ({ held: !(state.status && state.status.tour
-                                               && state.status.tour.held) })],
+  ["Hold", "/api/tour/hold", () => ({ held: !(tours.running && tours.running.held) })],
   ["Next", "/api/tour/next"],
   ["Stop tour", "/api/tour/stop"],
 ];
 for (const [label, path, body] of TOUR_ACTIONS) {
   const button = el("button", { type: "button", textContent: label });
-  button.addEventListener("click", async () => act(label, path, body ? await body() : undefined));
+  button.addEventListener("click", async () => {
+    const result = await act(label, path, body ? body() : undefined);
+    if (result) renderTour(result.tour || null);  // at once; the event stream follows
+  });
+  tours.buttons[label] = button;
   $("tour").append(button);
 }
 
-function renderTour(tour) {
-  $("tour-state").textContent = tour
-    ? `— ${tour.name}, step ${tour.step + 1}/${tour.steps}: ${tour.scenario}`
-      + `${tour.held ? " (held)" : ""}` : "";
+async function loadTours() {
+  const data = await api("GET", "/api/tours");
+  const select = $("tour-name");
+  const chosen = select.value;
+  tours.names = data.tours.map((t) => t.name);
+  select.replaceChildren(...data.tours.map((t) => el("option", {
+    value: t.name, textContent: `${t.name} (${t.steps.length} steps)` })));
+  if (tours.names.includes(chosen)) select.value = chosen;
+  renderTour(data.running);
+}
+
+function setText(id, text) {
+  if ($(id).textContent !== text) $(id).textContent = text;  // no repeats for screen readers
+}
+
+function renderTour(running) {
+  tours.running = running || null;
+  tours.receivedAt = performance.now();
+  const r = tours.running;
+  setText("tour-running", r
+    ? `${r.name}: step ${r.step + 1} of ${r.steps}, ${r.scenario}${r.held ? " (held)" : ""}`
+    : tours.names.length ? "No tour is running"
+      : "No tour files: start the controller with --tours DIR");
+  $("tour-caption").hidden = !(r && r.caption);
+  setText("tour-caption", r && r.caption ? `“${r.caption}”` : "");
+  renderCountdown();
+  renderTourControls();
+}
+
+function renderCountdown() {
+  const r = tours.running;
+  let text = "";
+  if (r && r.held) {
+    text = "Held: tap Hold to carry on";
+  } else if (r && typeof r.left_s === "number") {
+    const left = Math.ceil(Math.max(0, r.left_s - (performance.now() - tours.receivedAt) / 1000));
+    text = `Next step in ${Math.floor(left / 60)}:${String(left % 60).padStart(2, "0")}`;
+  }
+  setText("tour-next", text);
+}
+setInterval(renderCountdown, 500);
+
+function renderTourControls() {
+  const locked = !state.unlocked;
+  $("tour-name").disabled = locked || !tours.names.length;
+  tours.buttons["Start tour"].disabled = locked || !tours.names.length;
+  for (const label of ["Previous", "Hold", "Next", "Stop tour"]) {
+    tours.buttons[label].disabled = locked || !tours.running;
+  }
+  tours.buttons.Hold.setAttribute("aria-pressed", String(Boolean(tours.running
+                                                                  && tours.running.held)));
 }
 
 // --- the wall: preview, panel tiles laid out like the wall, sources -----------------------
@@ -311,6 +360,7 @@ async function start() {
   if (session.unlocked) $("who").textContent = `Unlocked (${session.name})`;
   state.wall = await api("GET", "/api/wall");
   await loadScenarios();
+  await loadTours();
   listen();
   refreshQueue();
 }
