@@ -83,25 +83,30 @@ class TourPlayer:
         if tour is None:
             have = ", ".join(sorted(self.tours)) or "none"
             raise UnknownTour(f"no tour {name!r} (have: {have})")
+        return self._begin(tour, now, step, left, held)
+
+    def start_adhoc(self, names: list[str], seconds: float, now: float) -> dict[str, Any]:
+        """A tour of whole scenarios, `seconds` each, not from a file (the older API).
+
+        It is not listed with the tour files, and not resumed after a restart.
+        """
+        unknown = [n for n in names if n not in self.wall.scenarios]
+        if unknown:
+            raise UnknownTour(f"no scenario {', '.join(map(repr, unknown))} for the tour")
+        return self._begin(Tour("adhoc", tuple(Step(n, seconds) for n in names)), now)
+
+    def _begin(self, tour: Tour, now: float, step: int = 0, left: float | None = None,
+               held: bool = False) -> dict[str, Any]:
         self.wall.cancel_timed()
         self.running = _Running(tour, step % len(tour.steps))
         self.wall.set_tour_policy(True)
-        log.info("tour %s started at step %d", name, self.running.step)
+        log.info("tour %s started at step %d", tour.name, self.running.step)
         if held:
             self.running.held, self.running.left = True, left
             self.save(now)
         else:
             self._show(now, left=left)
         return self.status(now)
-
-    def start_adhoc(self, names: list[str], seconds: float, now: float) -> dict[str, Any]:
-        """A tour of whole scenarios, `seconds` each, not from a file (the older API)."""
-        unknown = [n for n in names if n not in self.wall.scenarios]
-        if unknown:
-            raise UnknownTour(f"no scenario {', '.join(map(repr, unknown))} for the tour")
-        tour = Tour("adhoc", tuple(Step(n, seconds) for n in names), loop=True)
-        self.tours["adhoc"] = tour
-        return self.start("adhoc", now)
 
     def stop(self, now: float) -> dict[str, Any]:
         """End the tour; the wall stays on what it shows."""
@@ -153,7 +158,10 @@ class TourPlayer:
                 log.info("tour %s finished", run.tour.name)
                 self.stop(now)
             return
-        self._show(now, at=run.next_at, step=(run.step + 1) % len(run.tour.steps))
+        try:
+            self._show(now, at=run.next_at, step=(run.step + 1) % len(run.tour.steps))
+        except NoTour as exc:
+            log.warning("%s", exc)
 
     def status(self, now: float) -> dict[str, Any] | None:
         """The `tour` object of /api/status (README, "Tours"); None when no tour runs."""
@@ -242,10 +250,17 @@ class TourPlayer:
 
         The step becomes current, and its clock starts, when the switch
         activates; it runs `left` seconds (a resumed step) or the step's own.
+
+        Raises:
+            NoTour: the step's scenario left the library (a reload); the tour stops.
         """
         run = self.running
         index = run.step if step is None else step
         step_ = run.tour.steps[index]
+        if step_.scenario not in self.wall.scenarios:
+            self.stop(now)
+            raise NoTour(f"tour {run.tour.name} stopped: step {index + 1} shows "
+                         f"{step_.scenario!r}, which the scenario files no longer have")
         seconds = step_.seconds if left is None else left
         run.generation += 1
         run.pending = True

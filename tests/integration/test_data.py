@@ -187,6 +187,9 @@ def test_a_tour_cycles_scenarios_and_applies_the_stricter_feed_policy(tmp_path, 
     started = requests.post(f"{base}/api/tour/start", json={"scenarios": ["b", "a"],
                             "seconds": 1}, headers=auth, timeout=10)
     assert started.status_code == 200 and started.json()["tour"]["scenario"] == "b"
+    listing = requests.get(f"{base}/api/tours", timeout=10).json()
+    assert listing["tours"] == [] and listing["running"]["name"] == "adhoc", \
+        "a tour of scenarios runs, but is not listed with the tour files"
     seen = set()
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and not {"a", "b"} <= seen:

@@ -185,6 +185,18 @@ def test_tours_next_previous_hold_and_stop(served, caplog):
     assert requests.get(f"{served.url}/api/status", timeout=10).json()["tour"] is None
 
 
+def test_a_tour_whose_scenario_was_reloaded_away_stops_with_a_reason(served, files):
+    _, folder = files
+    requests.post(f"{served.url}/api/tour/start", headers=AUTH, json={"name": "ab"}, timeout=10)
+    (folder / "b.yaml").unlink()
+    report = requests.post(f"{served.url}/api/scenarios/reload", headers=AUTH, timeout=10).json()
+    assert report["removed"] == ["b"]
+    step = requests.post(f"{served.url}/api/tour/next", headers=AUTH, timeout=10)
+    assert step.status_code == 409 and "'b'" in step.json()["error"], step.text
+    assert requests.get(f"{served.url}/api/status", timeout=10).json()["tour"] is None
+    assert served.controller.call(lambda: 1).result(5) == 1, "the controller loop runs on"
+
+
 def test_safe_screen_stops_the_tour_and_switches_in_one_go(served):
     requests.post(f"{served.url}/api/tour/start", headers=AUTH, json={"name": "ab"},
                   timeout=10)
