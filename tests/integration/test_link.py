@@ -210,3 +210,28 @@ def test_a_stuck_subscriber_holds_up_neither_the_controller_nor_other_renderers(
         stop.set()
         loop.join()
         controller.close()
+
+
+def test_close_and_send_never_block_once_the_link_thread_has_gone():
+    """close() sets the stop flag, then wakes the thread; the thread may see the flag first.
+
+    Then nothing reads the pipe any more, and a blocking send would keep the
+    renderer alive after SIGTERM for ever. Here the thread wins that race on purpose.
+    """
+    zctx = zmq.Context()
+    link = Link(f"127.0.0.1:{free_port_pair()}", "r0c0", zctx)
+    link._stop.set()
+    link._thread.join(timeout=5)
+    assert not link._thread.is_alive()
+
+    def report_then_close():
+        link.send("report", {})
+        link.close()
+
+    closer = threading.Thread(target=report_then_close, daemon=True)
+    started = time.monotonic()
+    closer.start()
+    closer.join(timeout=3)
+    assert not closer.is_alive(), "close() blocked on a pipe nobody reads"
+    assert time.monotonic() - started < 1.0
+    zctx.term()

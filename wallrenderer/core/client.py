@@ -35,12 +35,16 @@ def control_request(
     _, router = endpoints(connect)
     sock = zmq.Context.instance().socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.SNDTIMEO, max(1, int(timeout_s * 1000)))
     sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
     if curve is not None:
         apply_client(sock, curve)
     try:
         sock.connect(router)
-        sock.send_multipart(Message(kind, body, time=time.time()).encode())
+        try:
+            sock.send_multipart(Message(kind, body, time=time.time()).encode())
+        except zmq.Again:
+            raise TimeoutError(f"controller at {router} not reachable for {kind!r}") from None
         deadline = time.monotonic() + timeout_s
         while (left := deadline - time.monotonic()) > 0:
             if sock.poll(int(left * 1000) + 1):

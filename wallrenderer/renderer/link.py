@@ -33,6 +33,7 @@ PING_BURST = 6
 RECEIPT_SAMPLES = 4096
 MAX_IDLE_MS = 250
 STALE_AFTER_S = 3.0
+CLOSE_WAIT_S = 0.5
 SEQUENCED = ("state", "prepare", "commit", "data")
 
 
@@ -77,6 +78,7 @@ class Link:
         self.pub_endpoint, self.router_endpoint = endpoints(connect)
         pipe_name = f"inproc://link-{uuid.uuid4().hex}"
         self._pipe = self.zctx.socket(zmq.PAIR)
+        self._pipe.setsockopt(zmq.LINGER, 0)
         self._pipe.bind(pipe_name)
         self._events: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self._stop = threading.Event()
@@ -106,18 +108,32 @@ class Link:
         """
         return not self._events.empty() or bool(self._pipe.poll(max(0, int(timeout_s * 1000))))
 
-    def send(self, kind: str, body: dict) -> None:
-        """Queue a report or capture result for the controller."""
-        self._pipe.send_multipart(Message(kind, body, time=time.time()).encode())
+    def send(self, kind: str, body: dict) -> bool:
+        """Queue a report or capture result for the controller; False if it was dropped.
+
+        Never blocks: once the link thread has gone (it may see the stop flag
+        first), nothing reads the pipe and a blocking send would never return.
+        """
+        return self._to_agent(Message(kind, body, time=time.time()))
 
     def close(self) -> None:
+        """Stop the link thread; returns within CLOSE_WAIT_S whatever the thread is doing."""
         self._stop.set()
-        self._pipe.send_multipart(Message("wake", {}).encode())
-        self._thread.join(timeout=2)
+        self._to_agent(Message("wake", {}))
+        self._thread.join(timeout=CLOSE_WAIT_S)
         self._pipe.close(linger=0)
+
+    def _to_agent(self, msg: Message) -> bool:
+        try:
+            self._pipe.send_multipart(msg.encode(), flags=zmq.NOBLOCK)
+        except zmq.Again:
+            log.debug("link thread not reading; %s dropped", msg.kind)
+            return False
+        return True
 
     def _agent(self, pipe_name: str) -> None:
         pipe = self.zctx.socket(zmq.PAIR)
+        pipe.setsockopt(zmq.LINGER, 0)
         pipe.connect(pipe_name)
         agent = _Agent(self, pipe)
         try:
