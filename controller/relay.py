@@ -18,7 +18,11 @@ and cannot tell the difference:
   the controller stays the only source of state.
 
 Each proxy runs in its own thread and is steerable: `close()` sends
-`TERMINATE` on an inproc PAIR control socket, so a relay stops cleanly.
+`TERMINATE` on an inproc PAIR control socket, so a relay stops cleanly. The
+requests proxy is our own loop rather than `zmq.proxy`, whose sends block: with
+the controller gone, the upstream DEALER's queue fills and that proxy would
+never read `TERMINATE` again. Ours drops what a side cannot take, as the
+renderers' own sends do (they repeat hellos, clock exchanges and reports).
 One slow or stuck subscriber never holds up the others: XPUB drops messages
 for a subscriber once its queue is full (`XPUB_NODROP` off), and the renderer
 behind it notices the gap in sequence numbers and re-syncs from a snapshot.
@@ -48,7 +52,8 @@ PUB_HWM = 10_000
 REQUEST_HWM = 1_000
 """Queued requests and replies per peer; renderers send without blocking and drop beyond it."""
 STATS_INTERVAL_S = 60.0
-PROXY_STOP_TIMEOUT_S = 5.0
+PROXY_STOP_TIMEOUT_S = 0.5
+FORWARD_BURST = 1000
 
 _MONITORED = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_ACCEPTED
 
@@ -132,8 +137,8 @@ class Relay:
             router.bind(self.down_router)
             xsub.connect(self.up_pub)
             dealer.connect(self.up_router)
-            self._spawn("relay-updates", xsub, xpub)
-            self._spawn("relay-requests", router, dealer)
+            self._spawn("relay-updates", _proxy, xsub, xpub)
+            self._spawn("relay-requests", _forward, router, dealer)
         except BaseException:
             self.close()
             raise
@@ -153,7 +158,8 @@ class Relay:
         self._monitors[sock.get_monitor_socket(_MONITORED)] = label
         self._monitored.append(sock)
 
-    def _spawn(self, name: str, frontend: zmq.Socket, backend: zmq.Socket) -> None:
+    def _spawn(self, name: str, proxy: Callable, frontend: zmq.Socket,
+               backend: zmq.Socket) -> None:
         """One steerable proxy in its own thread; `close()` stops it through `control`."""
         address = f"inproc://{name}-{uuid.uuid4().hex}"
         ours = self.zctx.socket(zmq.PAIR)
@@ -163,7 +169,7 @@ class Relay:
         theirs = self._socket(zmq.PAIR)
         theirs.connect(address)
         thread = threading.Thread(
-            target=_proxy, args=(name, frontend, backend, theirs), name=name, daemon=True
+            target=proxy, args=(name, frontend, backend, theirs), name=name, daemon=True
         )
         self._threads.append(thread)
         thread.start()
@@ -174,7 +180,7 @@ class Relay:
         return bool(self._threads) and all(t.is_alive() for t in self._threads)
 
     def statistics(self, timeout_ms: int = 1000) -> dict[str, dict[str, int]]:
-        """Frames and bytes each proxy has forwarded, as ZeroMQ counts them (message parts).
+        """Frames and bytes each proxy has received, as ZeroMQ counts them (message parts).
 
         Returns ``{"updates": {...}, "requests": {...}}`` with keys ``down_frames``,
         ``down_bytes`` (towards the renderers) and ``up_frames``, ``up_bytes``
@@ -186,7 +192,10 @@ class Relay:
         for name, control in zip(names, self._controls, strict=False):
             while control.poll(0):  # a late answer to an earlier request
                 control.recv_multipart()
-            control.send(b"STATISTICS")
+            try:
+                control.send(b"STATISTICS", flags=zmq.NOBLOCK)
+            except zmq.Again:
+                continue
             if not control.poll(timeout_ms):
                 continue
             frames = control.recv_multipart()
@@ -278,8 +287,49 @@ class Relay:
 
 
 def _proxy(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.Socket) -> None:
+    """ZeroMQ's own proxy: for XSUB/XPUB, whose sends drop rather than block."""
     try:
         zmq.proxy_steerable(frontend, backend, None, control)
+    except zmq.ContextTerminated:
+        pass
+    except zmq.ZMQError as exc:
+        log.error("%s proxy stopped: %s", name, exc)
+
+
+def _forward(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.Socket) -> None:
+    """A steerable proxy whose sends never block; answers STATISTICS as `zmq.proxy` does."""
+    # Frames and bytes: frontend in, frontend out, backend in, backend out.
+    counts = [0] * 8
+    poller = zmq.Poller()
+    for sock in (frontend, backend, control):
+        poller.register(sock, zmq.POLLIN)
+    try:
+        while True:
+            for sock, _ in poller.poll():
+                if sock is control:
+                    command = control.recv()
+                    if command == b"TERMINATE":
+                        return
+                    if command == b"STATISTICS":
+                        control.send_multipart([struct.pack("=Q", n) for n in counts],
+                                               flags=zmq.NOBLOCK)
+                    continue
+                into, out, target = (0, 6, backend) if sock is frontend else (4, 2, frontend)
+                for _ in range(FORWARD_BURST):
+                    try:
+                        frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    size = sum(len(f) for f in frames)
+                    counts[into] += len(frames)
+                    counts[into + 1] += size
+                    try:
+                        target.send_multipart(frames, flags=zmq.NOBLOCK)
+                    except zmq.Again:
+                        log.debug("%s: the far side is not taking messages; one dropped", name)
+                        continue
+                    counts[out] += len(frames)
+                    counts[out + 1] += size
     except zmq.ContextTerminated:
         pass
     except zmq.ZMQError as exc:

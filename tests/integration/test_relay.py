@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 
 import zmq
@@ -16,6 +17,7 @@ from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
 from controller.relay import Relay
+from wallrenderer.core.address import endpoints
 from wallrenderer.core.client import control_request
 
 
@@ -94,3 +96,25 @@ def test_close_stops_both_proxies_and_leaves_no_threads():
     term.start()
     term.join(timeout=5)
     assert not term.is_alive(), "the context could not terminate: a relay socket is still open"
+
+
+def test_a_relay_whose_controller_is_gone_still_forwards_stats_and_stops_at_once():
+    """Requests pile up for a dead upstream; the relay drops them rather than wedge on them."""
+    ctx = zmq.Context()
+    bind = f"127.0.0.1:{free_port_pair()}"
+    relay = Relay(f"127.0.0.1:{free_port_pair()}", bind, ctx)  # nobody listens upstream
+    relay.start()
+    client = ctx.socket(zmq.DEALER)
+    client.setsockopt(zmq.LINGER, 0)
+    client.setsockopt(zmq.SNDHWM, 0)
+    client.connect(endpoints(bind)[1])
+    for _ in range(20_000):  # far past the relay's queue for the upstream controller
+        client.send_multipart([b"ping", b"x" * 100])
+    wait_for(lambda: relay.statistics().get("requests", {}).get("up_frames", 0) >= 40_000, 20,
+             "the relay to read every request, and still answer for its statistics")
+    started = time.monotonic()
+    relay.close()
+    assert time.monotonic() - started < 1.0
+    assert not relay.alive
+    client.close()
+    ctx.term()
