@@ -27,11 +27,14 @@ from controller.sources.simulator import SimulatorSource
 from wallrenderer.core.client import control_request
 from wallrenderer.core.desktop import has_display
 from wallrenderer.core.geometry import Wall
+from wallrenderer.core.shutdown import stop_on_signals
 from wallrenderer.core.wallimage import compose_wall
 
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+# Children stop on their own well within this; the demo must stop within its own bound.
+CHILDREN_STOP_S = 0.5
 PR_SET_PDEATHSIG = 1
 READY_TIMEOUT_S = 60.0
 
@@ -93,11 +96,12 @@ class Child:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, deadline: float) -> None:
+        """Wait until `deadline` (monotonic) for the process to exit; then kill it."""
         if self.proc is None:
             return
         try:
-            self.proc.wait(timeout=timeout)
+            self.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -145,6 +149,7 @@ def run_demo(
     With only simulator sources and no `tracked` terms, the simulator's campaign
     is tracked, so the product-launch widgets have figures.
     """
+    stopping = stop_on_signals()
     library = load_library(wall_path, scenarios_dir)
     if scenario not in library.scenarios:
         log.error("scenario %r not found (available: %s)", scenario, ", ".join(library.scenarios))
@@ -192,9 +197,6 @@ def run_demo(
             argv += ["--windowed", "--geometry", placements[panel.id], "--as-mounted"]
         children.append(Child(f"renderer {panel.id}", argv))
 
-    stopping: list[int] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
     for child in children:
         child.start()
     mode = "headless" if headless else "windowed"
@@ -203,7 +205,7 @@ def run_demo(
     capture: Future | None = None
     code = 0
     try:
-        while not stopping:
+        while not stopping.is_set():
             now = time.monotonic()
             for child in children:
                 child.check(now)
@@ -218,8 +220,9 @@ def run_demo(
     finally:
         for child in children:
             child.stop()
+        deadline = time.monotonic() + CHILDREN_STOP_S
         for child in children:
-            child.wait(timeout=5)
+            child.wait(deadline)
     return code
 
 
@@ -237,11 +240,12 @@ def _in_thread(fn, *args) -> Future:
     return future
 
 
-def _wait_until_showing(connect: str, wall: Wall, scenario: str, stopping: list) -> list[str]:
+def _wait_until_showing(connect: str, wall: Wall, scenario: str,
+                        stopping: threading.Event) -> list[str]:
     """Wait for every renderer to report the scenario; returns the ones that never did."""
     deadline = time.monotonic() + READY_TIMEOUT_S
     missing = list(wall.ids)
-    while time.monotonic() < deadline and not stopping:
+    while time.monotonic() < deadline and not stopping.is_set():
         try:
             status = control_request(connect, "status", {}, timeout_s=2.0)
         except TimeoutError:
@@ -257,7 +261,8 @@ def _wait_until_showing(connect: str, wall: Wall, scenario: str, stopping: list)
     return missing
 
 
-def _capture(connect: str, wall: Wall, scenario: str, out_dir: Path, stopping: list) -> int:
+def _capture(connect: str, wall: Wall, scenario: str, out_dir: Path,
+             stopping: threading.Event) -> int:
     """Have every renderer write the same instant, then put the wall picture together."""
     from PIL import Image
 

@@ -340,22 +340,20 @@ def run_relay(
     upstream: str, bind: str = DEFAULT_BIND, curve_client=None, curve_server=None
 ) -> int:
     """Relay until SIGINT or SIGTERM; exit code for the command line."""
-    import signal
+    from wallrenderer.core.shutdown import stop_on_signals
 
+    stopping = stop_on_signals()
     zctx = zmq.Context.instance()
     auth = start_authenticator(zctx, curve_server) if curve_server is not None else None
     try:
         relay = Relay(upstream, bind, zctx, curve_client, curve_server)
-        stopping: list[bool] = []
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stopping.append(True))
         try:
             relay.start()
         except zmq.ZMQError as exc:
             log.error("cannot relay on %s: %s", bind, exc)
             return 1
         try:
-            ok = relay.run(lambda: bool(stopping))
+            ok = relay.run(stopping.is_set)
         finally:
             relay.close()
         return 0 if ok else 1

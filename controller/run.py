@@ -22,6 +22,7 @@ from controller.library import LibrarySource, load_library, tours_for
 from controller.node import Controller
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.security import start_authenticator
+from wallrenderer.core.shutdown import stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def run_controller(
     default with `--source`) to survive a restart. `schedule_path` is the
     wall's schedule (a bad one is reported and left out).
     """
+    stopping = stop_on_signals()
     library = load_library(wall_path, scenarios_dir)
     tours = tours_for(library, tours_dir, scenarios_dir)
     name = scenario or "testcard"
@@ -65,9 +67,6 @@ def run_controller(
     zctx = zmq.Context.instance()
     auth = start_authenticator(zctx, curve) if curve is not None else None
     controller = api = pipeline = store = scheduler = None
-    stopping = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.append(True))
     try:
         controller = Controller(
             library.wall_data, library.scenarios, name, list(library.wall.ids), bind, zctx, curve,
@@ -91,7 +90,7 @@ def run_controller(
         signal.signal(signal.SIGHUP, lambda *_: _reload_in_background(controller, source, api))
         log.info("controller for wall %s on %s, scenario %s%s", library.wall.name, bind, name,
                  " (CURVE)" if curve else "")
-        controller.run(lambda: bool(stopping))
+        controller.run(stopping.is_set)
         controller.tours.save(time.time())
     finally:
         if api is not None:

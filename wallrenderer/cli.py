@@ -18,6 +18,8 @@ from pathlib import Path
 # chart and spike baseline has something to show from the first frame.
 DEMO_SOURCE = "simulator?backfill=10800"
 DEMO_SCENARIO = "monitoring"
+# Long-running commands, stopped by a signal; they end without the interpreter's teardown.
+NODES = frozenset({"demo", "controller", "relay", "renderer"})
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -479,6 +481,12 @@ class _JsonLogFormatter(logging.Formatter):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `wallrenderer` console script; returns the exit code."""
+    words = sys.argv[1:] if argv is None else argv
+    if next((w for w in words if not w.startswith("-")), None) in NODES:
+        from wallrenderer.core.shutdown import stop_on_signals
+
+        # Before any heavy import: an interrupt inside an import can hang it for good.
+        stop_on_signals()
     from wallrenderer.core.errors import WallError
 
     argv = sys.argv[1:] if argv is None else list(argv)
@@ -497,7 +505,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         handlers=[handler])
     try:
-        return args.run(args)
+        code = args.run(args)
     except WallError as exc:
         print(f"wallrenderer {args.command}: {exc}", file=sys.stderr)
         return 1
+    if args.command in NODES:
+        from wallrenderer.core.shutdown import exit_now
+
+        exit_now(code)  # a stop must be quick, and the node has cleaned up after itself
+    return code

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from wallrenderer.core.layout.scenarios import Scenario, scenario_from_data
 from wallrenderer.core.layout.walls import wall_from_data
 from wallrenderer.core.protocol import Message
 from wallrenderer.core.security import CurveClient
+from wallrenderer.core.shutdown import stop_on_signals
 from wallrenderer.core.systemd import SystemdNotifier
 from wallrenderer.core.timing import next_tick, tick_at, ticks_per_frame, time_of
 from wallrenderer.core.wallimage import encode_preview
@@ -86,8 +87,9 @@ class Renderer:
     the first frame whose tick is at or after the switch tick.
     """
 
-    def __init__(self, options: RendererOptions):
+    def __init__(self, options: RendererOptions, stopping: threading.Event | None = None):
         self.options = options
+        self.stopping = stopping or threading.Event()
         self.window = None
         if options.mode == "headless":
             self.ctx = create_headless_context()
@@ -121,7 +123,6 @@ class Renderer:
         self.activated_at: float | None = None
         self.every = ticks_per_frame(options.fps)
         self.malformed = 0
-        self.running = True
         self.cache = LayoutCache(options.cache) if options.cache else None
         self.layout_sent: tuple[dict, dict] | None = None  # raw wall and scenario shown
         self.prepared_sent: dict[int, dict] = {}
@@ -141,7 +142,7 @@ class Renderer:
                      self.view.scenario.name)
 
     def stop(self) -> None:
-        self.running = False
+        self.stopping.set()
 
     def shared_now(self) -> float:
         """The controller's clock, as estimated over the link."""
@@ -151,9 +152,11 @@ class Renderer:
         next_report = 0.0
         systemd = SystemdNotifier()
         systemd.ready()
-        while self.running:
+        while not self.stopping.is_set():
             systemd.kick()  # from the render loop itself: a hung loop is restarted
             for event in self.link.poll():
+                if self.stopping.is_set():
+                    break  # a queue of switches to build must not hold up a stop
                 self._handle(event)
             if self.window is not None:
                 self.window.dispatch_events()
@@ -520,10 +523,12 @@ class _FrameStats:
 
 
 def run_renderer(options: RendererOptions) -> int:
-    """Run one display until SIGINT or SIGTERM (or its window closes)."""
-    renderer = Renderer(options)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: renderer.stop())
+    """Run one display until SIGINT or SIGTERM (or its window closes).
+
+    Signals are caught before the GL context and the link exist, so a stop that
+    comes while the renderer starts is bounded too.
+    """
+    renderer = Renderer(options, stop_on_signals())
     renderer.run()
     return 0
 
