@@ -1,15 +1,24 @@
-"""Switch skew and clock offset error for 8 headless renderers of small panels.
+"""Switch skew and clock offset error for 6 headless renderers of small panels, data flowing.
 
-Starts a controller (with its HTTP API) and 8 renderer processes at 60 fps,
-optionally with busy processes keeping both cores loaded, switches scenarios
-several times, and reads what the renderers report: the tick and present time
-at which each first drew the new scenario, and its clock offset estimate. All
-processes share this machine's clock, so the true offset is zero and the
-reported offset is the estimate's error.
+Starts a controller (with its HTTP API and, by default, the simulator with an
+hour of history) and 6 renderer processes at 60 fps for a 2x3 wall, optionally
+with busy processes keeping both cores loaded, and switches through the shipped
+data scenarios (monitoring, crisis, product-launch, visitor-tour) several
+times. It reads what the renderers report: the tick and present time at which
+each first drew the new scenario, and its clock offset estimate. The first
+switch into each scenario, when a renderer builds it with live data for the
+first time, is reported apart from the rest. All processes share this
+machine's clock, so the true offset is zero and the reported offset is the
+estimate's error.
 
 Prints one JSON object as its last line:
-{"switch": {"renderers": 8, "switches": N, "same_tick_fraction": ..., "skew_ms": {...}},
+{"switch": {"renderers": 6, "switches": N, "source": ..., "same_tick_fraction": ...,
+            "skew_ms": {...}, "first_into_scenario": {"same_tick_fraction": ...,
+            "skew_ms": {...}}},
  "clock": {"offset_error_us": {"p50": ..., "p99": ..., "max": ...}, ...}}
+where `skew_ms` is the spread of the renderers' present times for the switch
+frame, and `same_tick_fraction` the share of switches every renderer showed on
+the committed tick.
 """
 
 from __future__ import annotations
@@ -27,15 +36,15 @@ import requests
 import yaml
 
 from controller.demo import free_port_pair
+from controller.sources.simulator import SimulatorSource
 from wallrenderer.core.client import control_request
 
 TOKEN = "bench"
-WALL = {"wall": {"name": "bench-4x2", "grid": {"rows": 2, "cols": 4, "panel": {
-    "resolution": [320, 180], "active_mm": [201.6, 113.4],
+WALL = {"wall": {"name": "bench-2x3", "grid": {"rows": 2, "cols": 3, "panel": {
+    "resolution": [192, 108], "active_mm": [201.6, 113.4],
     "bezel_mm": {"left": 2, "right": 2, "top": 2, "bottom": 2}}}}}
-OTHER = {"scenario": {"name": "other", "widgets": [
-    {"kind": "rect", "rect": [0.1, 0.1, 0.8, 0.8], "color": "#2060ff"},
-    {"kind": "text", "cells": "r0c0:r1c3", "text": "Switched"}]}}
+SCENARIOS = ("monitoring", "crisis", "product-launch", "visitor-tour")
+DEFAULT_SOURCE = "simulator?backfill=3600"
 SPIN = "import time\nend = time.monotonic() + float(__import__('sys').argv[1])\n" \
        "while time.monotonic() < end: pass\n"
 
@@ -68,49 +77,54 @@ def wait_showing(connect: str, scenario: str, ids: list[str], timeout: float,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--switches", type=int, default=10)
-    parser.add_argument("--load", type=int, default=2, help="busy processes (0: idle machine)")
+    parser.add_argument("--switches", type=int, default=12)
+    parser.add_argument("--load", type=int, default=0, help="busy processes (0: idle machine)")
+    parser.add_argument("--source", default=DEFAULT_SOURCE,
+                        help=f"the controller's --source (default {DEFAULT_SOURCE}; "
+                             "'none': no data)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="wall-bench-"))
-    (work / "scenarios").mkdir()
     (work / "wall.yaml").write_text(yaml.safe_dump(WALL))
-    (work / "scenarios" / "other.yaml").write_text(yaml.safe_dump(OTHER))
     port, http_port = free_port_pair(), free_port_pair()
     connect, api = f"127.0.0.1:{port}", f"http://127.0.0.1:{http_port}"
-    ids = [f"r{r}c{c}" for r in range(2) for c in range(4)]
-    procs = [subprocess.Popen(wall_cmd(
-        "controller", "--wall", str(work / "wall.yaml"), "--scenarios", str(work / "scenarios"),
-        "--bind", connect, "--http", f"127.0.0.1:{http_port}", "--token", TOKEN),
-        stderr=subprocess.DEVNULL)]
+    ids = [f"r{r}c{c}" for r in range(2) for c in range(3)]
+    controller = wall_cmd("controller", "--wall", str(work / "wall.yaml"), "--bind", connect,
+                          "--http", f"127.0.0.1:{http_port}", "--token", TOKEN)
+    if args.source != "none":
+        controller += ["--source", args.source, "--store", str(work / "state.sqlite")]
+        if args.source.split("?")[0] == "simulator":
+            for term in SimulatorSource().campaign_terms:
+                controller += ["--track", term]
+    procs = [subprocess.Popen(controller, stderr=subprocess.DEVNULL)]
     procs += [subprocess.Popen(wall_cmd("renderer", "--connect", connect, "--display", d,
                                         "--headless", "--fps", "60"), stderr=subprocess.DEVNULL)
               for d in ids]
     budget = 60.0 + 4.0 * args.switches
     procs += [subprocess.Popen([sys.executable, "-c", SPIN, str(budget)])
               for _ in range(args.load)]
-    same_tick, skews, late_ticks, offsets, bounds = [], [], [], [], []
+    first, rest = {"same_tick": [], "skews": []}, {"same_tick": [], "skews": []}
+    late_ticks, offsets, bounds = [], [], []
     try:
         wait_showing(connect, "testcard", ids, 60, switched=False)
         time.sleep(2.0)
         for i in range(args.switches):
-            name = "other" if i % 2 == 0 else "testcard"
+            name = SCENARIOS[i % len(SCENARIOS)]
             answer = requests.post(f"{api}/api/scenario", json={"name": name}, timeout=10,
                                    headers={"Authorization": f"Bearer {TOKEN}"}).json()
             rows = wait_showing(connect, name, ids, 30)
             ticks = [r["activated_tick"] for r in rows.values()]
-            on_time = [r["activated_at"] for r in rows.values()
-                       if r["activated_tick"] == answer["tick"]]
-            same_tick.append(len(on_time) == len(ids))
+            presented = [r["activated_at"] for r in rows.values()]
+            kind = first if i < len(SCENARIOS) else rest
+            kind["same_tick"].append(set(ticks) == {answer["tick"]})
+            kind["skews"].append(1000 * (max(presented) - min(presented)))
             late_ticks.append(max(ticks) - answer["tick"])
-            if len(on_time) > 1:
-                skews.append(1000 * (max(on_time) - min(on_time)))
             for row in rows.values():
                 offsets.append(abs(row["clock_offset_ms"]) * 1000)
                 bounds.append(row["clock_error_ms"] * 1000)
-            print(f"switch {i + 1} to {name}: ticks {sorted(set(ticks))} (commit "
-                  f"{answer['tick']}), skew {skews[-1] if skews else float('nan'):.2f} ms",
-                  flush=True)
+            print(f"switch {i + 1} to {name}{' (first)' if kind is first else ''}: ticks "
+                  f"{sorted(set(ticks))} (commit {answer['tick']}), skew "
+                  f"{kind['skews'][-1]:.2f} ms", flush=True)
             time.sleep(1.0)
     finally:
         for proc in procs:
@@ -120,18 +134,28 @@ def main() -> None:
 
     def summary(values, unit: int = 3) -> dict:
         arr = np.array(values, dtype=float)
+        if not len(arr):
+            return {}
         return {"p50": round(float(np.percentile(arr, 50)), unit),
                 "p99": round(float(np.percentile(arr, 99)), unit),
                 "max": round(float(arr.max()), unit)}
+
+    def fraction(flags: list[bool]) -> float | None:
+        return sum(flags) / len(flags) if flags else None
 
     print(json.dumps({
         "switch": {
             "renderers": len(ids),
             "switches": args.switches,
+            "source": args.source,
             "busy_processes": args.load,
-            "same_tick_fraction": sum(same_tick) / len(same_tick),
+            "same_tick_fraction": fraction(rest["same_tick"]),
             "max_ticks_late": int(max(late_ticks)),
-            "skew_ms": summary(skews),
+            "skew_ms": summary(rest["skews"]),
+            "first_into_scenario": {
+                "same_tick_fraction": fraction(first["same_tick"]),
+                "skew_ms": summary(first["skews"]),
+            },
         },
         "clock": {"offset_error_us": summary(offsets, 1), "error_bound_us": summary(bounds, 1)},
     }))
