@@ -52,6 +52,9 @@ CROSSFADE_S = 0.4
 # instant inside the fade, and served late, still shows that instant.
 FADE_KEPT_S = 1.6
 FROM_CONTROLLER = ("state", "prepare", "commit", "data", "hb")
+# A switch frame draws both scenes, at the very moment every other renderer on
+# the machine does too: it is started this many times their measured cost early.
+SWITCH_COST_MARGIN = 2.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,9 @@ class Renderer:
         self.data: dict = {}
         self.latency_s = 0.0
         self.prepared: dict[int, PanelView] = {}
+        # Seconds a prepared view took to draw (warm), and whether data changed since.
+        self.prepared_cost = 0.0
+        self.prepared_stale = False
         self.fading: tuple[PanelView, float] | None = None
         self.scheduled: tuple[int, int] | None = None
         self.offscreen = None
@@ -123,6 +129,7 @@ class Renderer:
         self.activated_at: float | None = None
         self.every = ticks_per_frame(options.fps)
         self.malformed = 0
+        self.next_report = 0.0
         self.cache = LayoutCache(options.cache) if options.cache else None
         self.layout_sent: tuple[dict, dict] | None = None  # raw wall and scenario shown
         self.prepared_sent: dict[int, dict] = {}
@@ -149,39 +156,53 @@ class Renderer:
         return time.time() + self.clock_offset
 
     def run(self) -> None:
-        next_report = 0.0
         systemd = SystemdNotifier()
         systemd.ready()
         while not self.stopping.is_set():
             systemd.kick()  # from the render loop itself: a hung loop is restarted
-            for event in self.link.poll():
-                if self.stopping.is_set():
-                    break  # a queue of switches to build must not hold up a stop
-                self._handle(event)
-            if self.window is not None:
-                self.window.dispatch_events()
-            tick = self._next_tick()
-            drawn = self._frame(tick)
-            if drawn is not None:
-                self.stats.add(drawn, tick)
-            self._do_captures(self.shared_now())
-            if time.monotonic() >= next_report:
-                self._report()
-                if self.cache is not None and self.stale_since is None and self.layout_sent:
-                    self.cache.keep(*self.layout_sent, self.data)
-                next_report = time.monotonic() + REPORT_INTERVAL_S
+            self.step()
         self.close()
+
+    def step(self) -> None:
+        """One turn of the loop: take events, draw and present the next frame, report."""
+        for event in self.link.poll():
+            if self.stopping.is_set():
+                return  # a queue of switches to build must not hold up a stop
+            self._handle(event)
+        if self.prepared_stale:
+            self._keep_prepared_current()
+        if self.window is not None:
+            self.window.dispatch_events()
+        tick = self._next_tick()
+        drawn = self._frame(tick)
+        if drawn is not None:
+            self.stats.add(drawn, tick)
+        self._do_captures(self.shared_now())
+        if time.monotonic() >= self.next_report:
+            self._report()
+            if self.cache is not None and self.stale_since is None and self.layout_sent:
+                self.cache.keep(*self.layout_sent, self.data)
+            self.next_report = time.monotonic() + REPORT_INTERVAL_S
 
     def _next_tick(self) -> int:
         """The next tick on this renderer's grid, or a committed switch tick between two.
 
         A renderer capped below 60 fps still draws the switch tick itself, so every
         renderer that keeps up shows a switch on the same tick.
+
+        A switch frame draws two scenes (the cross-fade), so it may take longer
+        than one tick: when there would not be time left to draw it after the
+        next frame, the next frame is skipped and the switch frame starts now.
         """
         now = self.shared_now()
         tick = next_tick(now + self.stats.last_frame_s, self.every)
-        if self.scheduled is not None and tick_at(now) < self.scheduled[1] < tick:
-            return self.scheduled[1]
+        if self.scheduled is not None:
+            switch_tick = self.scheduled[1]
+            if tick_at(now) < switch_tick < tick:
+                return switch_tick
+            switch_cost = SWITCH_COST_MARGIN * (self.stats.last_frame_s + self.prepared_cost)
+            if tick < switch_tick and time_of(tick) + switch_cost > time_of(switch_tick):
+                return switch_tick
         return tick
 
     def _frame(self, tick: int) -> float | None:
@@ -284,14 +305,38 @@ class Renderer:
         try:
             view.set_scenario(scenario)
             view.set_data(self.data)
-            # Warm caches (atlases, the static image) so the switch frame is on
-            # time, and find here, not on air, what cannot be drawn (a bad font).
-            view.render(self.shared_now(), self._target(view))
+            view.set_overlay(self._status_line())
+            # Build every widget from the data there is, fill atlases, upload,
+            # draw: here, not on air, is where this first-time work belongs, and
+            # where what cannot be drawn (a file that is no font) shows.
+            self._warm(view, self.shared_now())
         except Exception as exc:  # keep the wall lit whatever the scenario does
             view.release()
             log.error("cannot build scenario %s here: %s", scenario.name, exc)
             return None
         return view
+
+    def _warm(self, view: PanelView, t: float) -> None:
+        """Draw `view` for shared time `t` as a switch frame first draws it (faded out).
+
+        Drawn at alpha 0 it leaves the target as it was; what it costs is
+        measured, so the switch frame can start early enough.
+        """
+        started = time.perf_counter()
+        view.render(t + self.latency_s, self._target(view), alpha=0.0)
+        self.ctx.finish()
+        self.prepared_cost = time.perf_counter() - started
+
+    def _keep_prepared_current(self) -> None:
+        """Bring prepared views up to the latest data now, so the switch frame rebuilds nothing.
+
+        Once the switch tick is known they are drawn for that tick's time, so
+        widgets keyed on time (clocks, slides) are built for it already.
+        """
+        self.prepared_stale = False
+        at = time_of(self.scheduled[1]) if self.scheduled else self.shared_now()
+        for view in self.prepared.values():
+            self._warm(view, at)
 
     def _apply_state(self, body: dict) -> None:
         """A full snapshot: show its scenario now, and take over any switch under way."""
@@ -351,6 +396,7 @@ class Renderer:
             raise ValueError(f"switch tick {tick} is out of range")
         if switch_id in self.prepared:
             self.scheduled = (switch_id, tick)
+            self.prepared_stale = True
 
     def _activate(self, switch_id: int, switch_tick: int, tick: int) -> None:
         self.scheduled = None
@@ -407,14 +453,18 @@ class Renderer:
         self.scheduled = None
 
     def _show_status(self) -> None:
-        """The wall's status line: a lost controller first, else any degraded source."""
-        if self.view is None:
-            return
+        """Every view shows the status line, prepared ones too: a switch frame changes nothing."""
+        line = self._status_line()
+        for view in self._views():
+            view.set_overlay(line)
+        self.prepared_stale = bool(self.prepared)
+
+    def _status_line(self) -> str | None:
+        """The wall's status line: a lost controller first, else sources that are not well."""
         if self.stale_since is not None:
             since = time.strftime("%H:%M:%S", time.localtime(self.stale_since))
-            self.view.set_overlay(f"stale since {since}")
-            return
-        self.view.set_overlay(source_status_line(self.data.get("sources")))
+            return f"stale since {since}"
+        return source_status_line(self.data.get("sources"))
 
     def _target(self, view: PanelView | None = None):
         """Where a view (the shown one by default) draws: the window, or offscreen."""

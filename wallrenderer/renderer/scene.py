@@ -108,6 +108,8 @@ class PanelView:
         self._content_dirty = True
         self.background = (0.0, 0.0, 0.0, 1.0)
         self.draw_calls = 0
+        # Widgets the last render built: a frame that builds costs more than one that draws.
+        self.built_last = 0
         self._matrix = self.panel.canvas_to_ndc().T.astype("f4").tobytes()
         self._rects = InstancedQuads(
             ctx, self.programs.get("rect.vert.glsl", "rect.frag.glsl"),
@@ -173,11 +175,13 @@ class PanelView:
     def _update(self, t: float) -> None:
         """Rebuild widgets whose data changed, then upload; move animated groups."""
         changed = self._content_dirty
+        self.built_last = 0
         for slot in self._slots:
             key = slot.view.key(self.data, t)
             if slot.built and _same_key(slot.key, key):
                 continue
             self._build(slot, t)
+            self.built_last += 1
             changed = True
         if changed:
             self._relayout_if_atlas_restarted()
