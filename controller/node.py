@@ -8,9 +8,13 @@ clients such as `wallrenderer demo` and `wallrenderer status`). One thread, one 
 publish path never blocks (PUB drops for a subscriber past its high-water mark).
 
 A scenario switch is two-phase: `prepare` (renderers build the new scenario's
-GPU resources and acknowledge), then `commit` for a tick a little in the
-future; renderers that have not acknowledged within SWITCH_ACK_WAIT_S are not
-waited for and join as soon as they are ready.
+GPU resources and draw it with the data they have, then acknowledge), then
+`commit` for a tick a little in the future; renderers that have not
+acknowledged within SWITCH_ACK_WAIT_S are not waited for and join as soon as
+they are ready. With data flowing, `prepare` waits (at most SWITCH_DATA_WAIT_S)
+until a data frame has carried the fields the new scenario needs and the
+renderers lack: an acknowledgement then means "I can draw the switch tick on
+time with real data", and the switch frame does no first-time work.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ MIN_CAPTURE_LEAD_S = 0.05
 CAPTURE_TIMEOUT_S = 20.0
 PREVIEW_LEAD_S = 0.15  # a preview's instant: soon, but after every renderer got the order
 SWITCH_ACK_WAIT_S = 0.38
+SWITCH_DATA_WAIT_S = 0.2
 SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
@@ -99,6 +104,7 @@ class _Switch:
     at: float | None = None  # a timed switch (a tour step) activates at this instant
     acks: set[str] = field(default_factory=set)
     tick: int | None = None
+    prepared: bool = False
 
     def wire(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "scenario": self.scenario, "tick": self.tick}
@@ -419,7 +425,7 @@ class Controller:
         return {
             "wall": self.wall,
             "scenario": self.scenario_data,
-            "pending": self._switch.wire() if self._switch else None,
+            "pending": self._switch.wire() if self._switch and self._switch.prepared else None,
             "data": self.data,
         }
 
@@ -457,7 +463,11 @@ class Controller:
         switch = self._switch
         if switch is None:
             if self._queued_switches:
-                self._prepare(self._queued_switches.pop(0), now)
+                self._start_switch(self._queued_switches.pop(0), now)
+            return
+        if not switch.prepared:
+            if not self._missing_fields(switch) or now - switch.requested_at >= SWITCH_DATA_WAIT_S:
+                self._prepare(switch)
             return
         if switch.tick is None:
             waited = now - switch.requested_at
@@ -471,10 +481,11 @@ class Controller:
             self.scenario_name, self.scenario_data = switch.name, switch.scenario
             self._switch = None
 
-    def _prepare(self, queued: _Queued, now: float) -> None:
-        """Phase one. A request that waited behind another switch is timed from now.
+    def _start_switch(self, queued: _Queued, now: float) -> None:
+        """A switch begins; from now on data frames carry its scenario's fields too.
 
-        Its renderers need the full preparation time whatever the queue did.
+        A request that waited behind another switch is timed from now: its
+        renderers need the full preparation time whatever the queue did.
         """
         self._switch_ids += 1
         connected = self._connected(now)
@@ -482,9 +493,21 @@ class Controller:
         started = requested_at if now - requested_at < COMMIT_LEAD_S else now
         self._switch = _Switch(self._switch_ids, queued.name, queued.data, started, connected,
                                [queued.future], queued.at)
-        self._publish_update("prepare", self._switch.wire())
-        log.info("switch %d to %s: prepare sent to %d renderers", self._switch.id, queued.name,
-                 len(connected))
+        if not self._missing_fields(self._switch):
+            self._prepare(self._switch)
+
+    def _missing_fields(self, switch: _Switch) -> set[str]:
+        """Data fields the switch's scenario draws that no frame has brought the renderers yet."""
+        if self.pipeline is None or self.scenario_fields is None:
+            return set()
+        return set(self.scenario_fields.get(switch.name, ())) - self.data.keys()
+
+    def _prepare(self, switch: _Switch) -> None:
+        """Phase one: every renderer builds and draws the scenario, then acknowledges."""
+        switch.prepared = True
+        self._publish_update("prepare", switch.wire())
+        log.info("switch %d to %s: prepare sent to %d renderers", switch.id, switch.name,
+                 len(switch.expected))
 
     def _commit(self, switch: _Switch, now: float) -> None:
         """Fix the switch tick and tell every renderer.

@@ -9,12 +9,17 @@ import time
 import numpy as np
 import pytest
 import requests
+import zmq
 from conftest import wait_for, wall_command, write_yaml
 from PIL import Image
 from walls import SMALL_GRID_WALL
 
 from controller.demo import free_port_pair
+from controller.library import load_library
+from controller.node import ALWAYS_SENT
 from wallrenderer.core.client import control_request
+from wallrenderer.core.dataframe import apply_delta
+from wallrenderer.core.protocol import TOPIC_ALL, Message
 from wallrenderer.core.security import CurveClient, generate_keys
 from wallrenderer.core.timing import time_of
 
@@ -152,3 +157,37 @@ def test_a_switch_cross_fades_in_step_on_every_panel(wall_with_http, tmp_path):
     for path in after["paths"].values():
         image = np.asarray(Image.open(path).convert("RGB")).astype(int)
         assert (image == (0, 255, 0)).all(axis=-1).mean() > 0.99
+
+
+def test_a_switch_is_prepared_only_once_its_scenarios_data_has_gone_out(tmp_path, spawn):
+    """An acknowledgement means "I drew it with its data": the data must reach renderers first.
+
+    On testcard the frames carry almost nothing; crisis needs alerts, authors,
+    terms and more, which go out only from the moment the switch begins.
+    """
+    wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
+    needed = load_library(wall, None).fields["crisis"] - ALWAYS_SENT  # sent before the switch
+    port, http_port = free_port_pair(), free_port_pair()
+    spawn(wall_command("controller", "--wall", str(wall), "--bind", f"127.0.0.1:{port}",
+                       "--http", f"127.0.0.1:{http_port}", "--token", TOKEN,
+                       "--source", "simulator?backfill=600", "--store", str(tmp_path / "s.db")))
+    sub = zmq.Context.instance().socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    sub.setsockopt(zmq.SUBSCRIBE, TOPIC_ALL)
+    sub.connect(f"tcp://127.0.0.1:{port}")
+    try:
+        wait_for(lambda: sub.poll(100) and sub.recv_multipart(), 30, "the controller to publish")
+        switch(f"http://127.0.0.1:{http_port}", "crisis")
+        data: dict = {}
+        while sub.poll(1000):
+            msg = Message.decode(sub.recv_multipart()[1:])
+            if msg.kind == "data":
+                data = apply_delta(data, msg.body)
+            elif msg.kind == "prepare":
+                break
+        else:
+            raise AssertionError("no prepare published")
+    finally:
+        sub.close()
+    assert msg.body["name"] == "crisis"
+    assert needed <= data.keys(), f"prepared before its data went out: {needed - data.keys()}"
