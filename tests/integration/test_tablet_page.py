@@ -194,5 +194,5 @@ def match_one_panels_colour(page, base, wall_file):
     assert gain("r0c0") == [1.0, 1.0, 1.0]
     assert load_wall(wall_file).panel("r0c1").color.is_identity, "not saved before Save"
     page.get_by_role("button", name="Save colour").tap()
-    expect(page.get_by_role("status")).to_contain_text("Saved the colour of r0c1")
+    expect(page.get_by_role("status", name="Message")).to_contain_text("Saved the colour of r0c1")
     assert load_wall(wall_file).panel("r0c1").color.gain == (0.9, 1.0, 1.0)
