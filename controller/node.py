@@ -32,8 +32,11 @@ from typing import Any
 
 import zmq
 
+from controller import reports
+from controller.captures import CAPTURE_TIMEOUT_S, PREVIEW_LEAD_S, Captures
 from controller.colour import set_panel_color
 from controller.library import UnknownScenario
+from controller.reports import RENDERER_GONE_S, RendererStatus
 from controller.tours import TourPlayer
 from wallrenderer.core.address import endpoints
 from wallrenderer.core.dataframe import apply_delta
@@ -47,13 +50,6 @@ from wallrenderer.core.timing import TICK_HZ, tick_at, time_of
 log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 0.5
-# A loop turn takes milliseconds; one that has not come round for this long is stalled.
-LOOP_STALLED_S = 2.0
-RENDERER_GONE_S = 3.0
-CAPTURE_LEAD_S = 0.5
-MIN_CAPTURE_LEAD_S = 0.05
-CAPTURE_TIMEOUT_S = 20.0
-PREVIEW_LEAD_S = 0.15  # a preview's instant: soon, but after every renderer got the order
 SWITCH_ACK_WAIT_S = 0.38
 SWITCH_DATA_WAIT_S = 0.2
 SWITCH_DEADLINE_S = 0.5
@@ -64,31 +60,6 @@ MAX_REQUESTS_PER_TURN = 500
 ALWAYS_SENT = frozenset({"sources", "brands", "own_brand"})
 # A scenario left at a switch keeps its data while it fades out (400 ms), and then some.
 FIELDS_KEPT_S = 2.0
-
-
-@dataclass
-class RendererStatus:
-    """What the controller knows of one renderer, from its reports."""
-
-    display: str
-    last_seen: float = 0.0
-    report: dict[str, Any] = field(default_factory=dict)
-
-    def connected(self, now: float) -> bool:
-        return now - self.last_seen < RENDERER_GONE_S
-
-
-@dataclass
-class _Capture:
-    client: list[bytes]
-    at: float
-    expected: set[str]
-    deadline: float
-    absent: list[str]
-    paths: dict[str, str] = field(default_factory=dict)
-    errors: dict[str, str] = field(default_factory=dict)
-    images: dict[str, str] = field(default_factory=dict)  # display -> base64 JPEG (inline)
-    future: Future | None = None  # set for captures asked in-process (capture_images)
 
 
 @dataclass
@@ -158,7 +129,7 @@ class Controller:
         self.seq = 0
         self.dropped = 0
         self.renderers: dict[str, RendererStatus] = {}
-        self._captures: list[_Capture] = []
+        self.captures = Captures()
         self._switch: _Switch | None = None
         self._queued_switches: list[_Queued] = []
         self._switch_ids = 0
@@ -259,38 +230,12 @@ class Controller:
             self.scenario_fields = fields
 
     def health(self) -> dict[str, Any]:
-        """Whether the wall is whole, for `/api/health` and watchdogs; safe from any thread.
+        """Whether the wall is whole (`reports.health`); safe from any thread."""
+        return reports.health(self)
 
-        It does not go through the loop, so a stalled loop is reported rather
-        than waited on. `ok` is false (the HTTP layer answers 503) when the loop
-        is stalled, a renderer of the wall is missing or stale, or a source is
-        degraded; `problems` says which, one line each.
-        """
-        now, turned = time.time(), self.loop_turned_at
-        loop_age = None if turned is None else time.monotonic() - turned
-        renderers = dict(self.renderers)
-        connected = sorted(d for d in self.display_ids
-                           if d in renderers and renderers[d].connected(now))
-        stale = sorted(d for d in connected if renderers[d].report.get("stale_since"))
-        missing = sorted(set(self.display_ids) - set(connected))
-        pipeline = self.pipeline
-        degraded = sorted(s["name"] for s in (pipeline.source_status() if pipeline else [])
-                          if s.get("state") == "degraded")
-        problems = []
-        if loop_age is None or loop_age > LOOP_STALLED_S:
-            problems.append("controller loop not running" if loop_age is None else
-                            f"controller loop stalled for {loop_age:.1f} s")
-        problems += [f"renderer {d} missing" for d in missing]
-        problems += [f"renderer {d} stale" for d in stale]
-        problems += [f"source {name} degraded" for name in degraded]
-        return {
-            "ok": not problems,
-            "problems": problems,
-            "loop_age_s": loop_age,
-            "renderers": {"expected": len(self.display_ids), "connected": len(connected),
-                          "missing": missing, "stale": stale},
-            "sources_degraded": degraded,
-        }
+    def status(self) -> dict[str, Any]:
+        """The wall's state as `wallrenderer status` and the HTTP API report it."""
+        return reports.status(self)
 
     # --- loop ---------------------------------------------------------------------
 
@@ -337,8 +282,7 @@ class Controller:
             if not future.done():
                 future.set_exception(stopped)
         self._queued_switches.clear()
-        for capture in self._captures:
-            capture.deadline = 0.0
+        self.captures.expire()
         self._finish_captures(time.time())
 
     def close(self) -> None:
@@ -562,15 +506,7 @@ class Controller:
             if self._switch is not None and body.get("id") == self._switch.id:
                 self._switch.acks.add(str(body.get("display")))
         elif msg.kind == "captured":
-            display = self._status(body).display
-            for capture in self._captures:
-                if capture.at == body.get("at"):
-                    if body.get("image"):
-                        capture.images[display] = str(body["image"])
-                    elif body.get("path"):
-                        capture.paths[display] = str(body["path"])
-                    else:
-                        capture.errors[display] = str(body.get("error"))
+            self.captures.received(self._status(body).display, body)
         elif msg.kind == "capture":
             self._start_capture(client, body)
         elif msg.kind == "status":
@@ -642,54 +578,16 @@ class Controller:
 
     def _start_capture(self, client: list[bytes] | None, body: dict,
                        future: Future | None = None, wait_s: float = CAPTURE_TIMEOUT_S) -> None:
-        """Every connected renderer writes the frame for one shared instant, so the PNGs line up.
-
-        Renderers that are not connected are reported missing at once rather than waited for.
-        The request may name the instant (`at`, controller clock, at least 50 ms ahead), or
-        ask for the frames `inline` (their longest side) instead of files.
-        """
+        """Every connected renderer captures the frame for one shared instant, so they line up."""
         now = time.time()
-        at = now + CAPTURE_LEAD_S
-        if isinstance(body.get("at"), int | float) and not isinstance(body["at"], bool):
-            at = max(now + MIN_CAPTURE_LEAD_S, float(body["at"]))
-        expected = self._connected(now)
-        absent = sorted(set(self.display_ids) - expected)
-        self._captures.append(_Capture(client, at, expected, at + wait_s, absent, future=future))
-        order = {"at": at, "dir": str(body.get("dir", "."))}
-        if isinstance(body.get("inline"), int) and not isinstance(body["inline"], bool):
-            order["inline"] = body["inline"]
+        order = self.captures.start(client, body, now, self._connected(now), self.display_ids,
+                                    future, wait_s)
         self._publish("capture", order)
 
     def _finish_captures(self, now: float) -> None:
-        for capture in list(self._captures):
-            shown = capture.paths.keys() | capture.images.keys()
-            if capture.expected <= shown | capture.errors.keys() or now >= capture.deadline:
-                missing = sorted(capture.absent + list(capture.expected - shown))
-                answer = {"paths": capture.paths, "missing": missing, "errors": capture.errors}
-                if capture.future is not None:
-                    if capture.future.set_running_or_notify_cancel():
-                        capture.future.set_result({**answer, "images": capture.images})
-                else:
-                    self._reply(capture.client, "reply", answer)
-                self._captures.remove(capture)
-
-    def status(self) -> dict[str, Any]:
-        """The wall's state as `wallrenderer status` and the HTTP API report it."""
-        now = time.time()
-        ids = sorted(set(self.display_ids) | self.renderers.keys())
-        rows = []
-        for display in ids:
-            status = self.renderers.get(display, RendererStatus(display))
-            report = {k: v for k, v in status.report.items() if k != "display"}
-            rows.append({**report, "id": display, "connected": status.connected(now)})
-        return {
-            "scenario": self.scenario_name,
-            "switching_to": self._switch.name if self._switch else None,
-            "epoch": self.epoch,
-            "seq": self.seq,
-            "dropped": self.dropped,
-            "renderers": rows,
-            "sources": self.pipeline.source_status() if self.pipeline else [],
-            "alerts": self.data.get("alerts", []),
-            "tour": self.tours.status(now),
-        }
+        for capture in self.captures.finished(now):
+            answer = capture.answer()
+            if capture.future is None:
+                self._reply(capture.client, "reply", answer)
+            elif capture.future.set_running_or_notify_cancel():
+                capture.future.set_result({**answer, "images": capture.images})

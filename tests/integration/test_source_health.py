@@ -14,7 +14,7 @@ from services import Answer, Collector
 from controller.sources.base import SourceError
 from controller.sources.http import HttpSource
 from controller.sources.rss import RssSource
-from wallrenderer.renderer.node import source_status_line
+from wallrenderer.renderer.reports import source_status_line
 
 HTML = "<!doctype html><html><head><title>Acme</title></head><body><p>Hi</p></body></html>"
 NOW = 1795219200.0
