@@ -193,7 +193,7 @@ def test_health_is_503_naming_renderers_that_are_not_connected(api):
     answer = requests.get(f"{api.url}/api/health", timeout=10)
     assert answer.status_code == 503
     assert answer.json()["ok"] is False
-    assert answer.json()["reasons"] == ["renderer(s) not connected: r0c0"]
+    assert "renderer r0c0 missing" in answer.json()["reasons"]
     now = status(api)
     assert now["scenario"] == "testcard"
     assert [r["id"] for r in now["renderers"]] == ["r0c0"]
@@ -243,7 +243,7 @@ def test_a_controller_that_does_not_answer_gives_504(stalled_api, monkeypatch):
     assert answer.status_code == 504
     assert "may still take effect" in answer.json()["error"]
     health = requests.get(f"{stalled_api.url}/api/health", timeout=10)
-    assert health.status_code == 503 and "loop did not answer" in health.json()["error"]
+    assert health.status_code == 503 and "controller loop" in health.json()["error"]
 
 
 def test_close_answers_waiting_requests_with_503_at_once(stalled_api):
