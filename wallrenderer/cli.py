@@ -268,6 +268,17 @@ def _curve_client_options(parser: argparse.ArgumentParser) -> None:
                         help="the controller's (or relay's) public .key file")
 
 
+def _api_client_options(parser: argparse.ArgumentParser) -> None:
+    """Where a script finds the controller's HTTP API, and how long it waits for it."""
+    from wallrenderer.core.client import DEFAULT_HTTP, TOKEN_ENV
+
+    parser.add_argument("--http", default=DEFAULT_HTTP, metavar="HOST:PORT",
+                        help=f"controller HTTP API, HOST:PORT or URL (default {DEFAULT_HTTP})")
+    parser.add_argument("--token", metavar="T", help=f"API token (default: ${TOKEN_ENV})")
+    parser.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                        help="seconds to wait for the answer (default 10)")
+
+
 def _http_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--http", metavar="HOST:PORT",
                         help="serve the HTTP control API there, e.g. 0.0.0.0:8080")
@@ -405,17 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
     _curve_client_options(st)
     st.set_defaults(run=_status)
 
-    from wallrenderer.core.client import DEFAULT_HTTP, TOKEN_ENV
-
     switch = sub.add_parser(
         "switch", help="switch the wall to a scenario through the controller's HTTP API"
     )
     switch.add_argument("name", metavar="NAME", help="scenario to show")
-    switch.add_argument("--http", default=DEFAULT_HTTP, metavar="HOST:PORT",
-                        help=f"controller HTTP API, HOST:PORT or URL (default {DEFAULT_HTTP})")
-    switch.add_argument("--token", metavar="T", help=f"API token (default: ${TOKEN_ENV})")
-    switch.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                        help="seconds to wait for the answer (default 10)")
+    _api_client_options(switch)
     switch.set_defaults(run=_switch)
 
     from wallrenderer.calibration.command import add_calibrate_parser
@@ -443,11 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "through the controller's HTTP API")
     tour.add_argument("action", choices=("start", "stop", "next", "previous", "hold", "resume"))
     tour.add_argument("name", nargs="?", metavar="NAME", help="tour to start")
-    tour.add_argument("--http", default=DEFAULT_HTTP, metavar="HOST:PORT",
-                      help=f"controller HTTP API (default {DEFAULT_HTTP})")
-    tour.add_argument("--token", metavar="T", help=f"API token (default: ${TOKEN_ENV})")
-    tour.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                      help="seconds to wait for the answer (default 10)")
+    _api_client_options(tour)
     tour.set_defaults(run=_tour)
 
     from wallrenderer.core.security import add_keys_parser
