@@ -209,3 +209,35 @@ def test_a_cross_fade_blends_translucent_fills_and_calibrated_panels_alike(ctx, 
         release_framebuffer(ctx, fbo)
     # Half of the old red, half of the new frame: half blue over the black background.
     assert abs(pixel - (128, 0, 64)).max() <= 3, pixel
+
+
+def test_a_widget_whose_key_or_motion_raises_leaves_the_rest_of_the_panel_drawn(
+    ctx, monkeypatch, caplog
+):
+    """key() and motion() run on every frame: a bug there must not stop the render loop."""
+    from wallrenderer.renderer.widgets.ticker import TickerView
+
+    def broken(*_args):
+        raise RuntimeError("widget bug")
+
+    monkeypatch.setattr(TickerView, "key", broken)
+    monkeypatch.setattr(TickerView, "motion", broken)
+    wall = wall_from_data(SMALL_GRID)
+    scen = scenario(wall, [
+        {"kind": "ticker", "cells": "r1c1", "source": "headlines", "items": ["hello"]},
+        {"kind": "rect", "rect": [0.0, 0.0, 1.0, 1.0], "color": "#ff0000"},
+    ])
+    view = PanelView(ctx, wall, "r1c1")
+    fbo = ctx.simple_framebuffer(view.panel.resolution)
+    try:
+        view.set_scenario(scen)
+        for frame in range(3):
+            view.render(frame / 60, fbo)
+        image = read_rgb(fbo)
+    finally:
+        view.release()
+        release_framebuffer(ctx, fbo)
+    assert (image[..., 0] > 200).mean() > 0.9, "the rest of the panel is drawn"
+    failures = [r.getMessage() for r in caplog.records if "failed in" in r.getMessage()]
+    assert sorted(failures) == ["widget ticker failed in key(); it stays as it was",
+                                "widget ticker failed in motion(); it stays as it was"]

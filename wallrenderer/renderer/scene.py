@@ -55,6 +55,25 @@ class _WidgetSlot:
         self.texts: list[TextItem] = []
         self.clips: dict[int, Rect | None] = {}
         self.built = False
+        self.failing: set[str] = set()  # what of the view raised, logged once until it recovers
+
+
+def _guarded(slot: _WidgetSlot, what: str, call, fallback):
+    """`call()`, or `fallback` when the widget's code raises.
+
+    A widget's bug must not stop the render loop; it is logged once, until the
+    call works again.
+    """
+    try:
+        result = call()
+    except Exception:  # noqa: BLE001 - any widget bug; the panel keeps drawing the rest
+        if what not in slot.failing:
+            slot.failing.add(what)
+            log.exception("widget %s failed in %s(); it stays as it was", slot.view.spec.kind,
+                          what)
+        return fallback
+    slot.failing.discard(what)
+    return result
 
 
 def _same_key(a: tuple | None, b: tuple) -> bool:
@@ -177,7 +196,7 @@ class PanelView:
         changed = self._content_dirty
         self.built_last = 0
         for slot in self._slots:
-            key = slot.view.key(self.data, t)
+            key = _guarded(slot, "key", lambda s=slot: s.view.key(self.data, t), slot.key)
             if slot.built and _same_key(slot.key, key):
                 continue
             self._build(slot, t)
@@ -189,7 +208,8 @@ class PanelView:
         moving = False
         for slot in self._slots:
             if slot.view.animated:
-                for m in slot.view.motion(t):
+                motion = _guarded(slot, "motion", lambda s=slot: list(s.view.motion(t)), [])
+                for m in motion:
                     dx = round(m.dx * self.px_per_canvas) / self.px_per_canvas
                     dy = round(m.dy * self.px_per_canvas) / self.px_per_canvas
                     self._groups[0, slot.first_group + m.group] = (dx, dy, m.alpha, 0.0)
@@ -209,7 +229,8 @@ class PanelView:
             draw = Draw(self.wall, draw.panel, self.px_per_canvas, self.theme, draw.font)
         # A build may move state the key reads (a slide's start): take the key
         # again, or the widget would rebuild once more on the next frame.
-        slot.key, slot.built = slot.view.key(self.data, t), True
+        slot.key = _guarded(slot, "key", lambda: slot.view.key(self.data, t), slot.key)
+        slot.built = True
         shapes = np.array(draw.shapes, "f4").reshape(-1, SHAPE_COLUMNS)
         shapes[:, 7] += slot.first_group
         slot.shapes = shapes
