@@ -134,8 +134,12 @@ class Guard:
                 await self.app(scope, receive, logged_send)
         finally:
             client = (scope.get("client") or ("?",))[0]
-            log.debug("%s %s %s -> %s in %.1f ms", client, scope["method"], scope["path"],
-                      answer["status"], 1000 * (time.monotonic() - started))
+            # The access log names the client: changes and refusals at INFO, reads
+            # (a watchdog polls /api/health) only at DEBUG.
+            read = scope["method"] in ("GET", "HEAD") and answer["status"] < 400
+            log.log(logging.DEBUG if read else logging.INFO, "%s %s %s -> %s in %.1f ms",
+                    client, scope["method"], scope["path"], answer["status"],
+                    1000 * (time.monotonic() - started))
 
 
 def _refusal(scope) -> ApiError | None:

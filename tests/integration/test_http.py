@@ -220,6 +220,11 @@ def test_keep_alive_connection_survives_errors_and_close_does_not_wait_for_it(ap
     assert capsys.readouterr().err == "", "requests are logged through logging, not stderr"
     assert any("/api/status" in r.getMessage() and r.levelno == logging.DEBUG
                for r in caplog.records if r.name == "controller.http")
+    changes = [r.getMessage() for r in caplog.records
+               if r.name == "controller.http" and r.levelno == logging.INFO]
+    assert any(m.startswith("127.0.0.1 POST /api/scenario -> 404") for m in changes), \
+        "the access log names the client of a change at INFO"
+    assert not any("GET /api/status" in m for m in changes), "reads stay at DEBUG"
 
 
 @pytest.fixture
