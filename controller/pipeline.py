@@ -102,6 +102,28 @@ class DataPipeline:
         self.failures = 0
         self._last_publish: Future | None = None
 
+    def track(self, term: str) -> bool:
+        """Start counting a campaign term now, as a calendar event asks; False if already counted.
+
+        The aggregates are carried over as a restart with a longer `--track`
+        list carries them: every figure stays, and the new term counts from now.
+
+        Raises:
+            WallError: the term is malformed, or one more than the aggregation can count.
+        """
+        try:
+            if tracked_keys([term])[0] in tracked_keys(self.tracked):
+                return False
+            wanted = [*self.tracked, term]
+            tracked_keys(wanted)
+        except ValueError as exc:
+            raise WallError(f"cannot track {term!r}: {exc}") from None
+        with self._lock:
+            self.aggregator = Aggregator.from_state(self.aggregator.to_state(), tracked=wanted)
+            self.tracked = wanted
+        log.info("tracking %s from now on", term)
+        return True
+
     @staticmethod
     def _load_saved(store: Store | None) -> dict[str, Any] | None:
         if store is None:

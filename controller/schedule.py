@@ -209,6 +209,11 @@ class Scheduler:
         if slot is None:
             return
         log.info("schedule: %s", slot.why)
+        if slot.track and self.controller.pipeline is not None:
+            try:
+                self.controller.pipeline.track(slot.track)
+            except WallError as exc:
+                log.warning("schedule: cannot track %s: %s", slot.track, exc)
         try:
             if slot.tour is not None:
                 self.controller.tours.start(slot.tour, now)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from controller.pipeline import DataPipeline
 from controller.schedule import Scheduler, read_calendar
 from wallrenderer.core.layout.problems import parse_yaml
 from wallrenderer.core.layout.schedules import build_schedule
@@ -43,7 +45,8 @@ def schedule(text: str = SCHEDULE, source: str = "schedule.yaml"):
 def scheduler(text: str = SCHEDULE) -> Scheduler:
     built, problems = schedule(text)
     assert built is not None, problems
-    wall = SimpleNamespace(scenarios=LIBRARY, tours=SimpleNamespace(tours={"visitor": None}))
+    wall = SimpleNamespace(scenarios=LIBRARY, tours=SimpleNamespace(tours={"visitor": None}),
+                           pipeline=None)
     return Scheduler(built, wall)
 
 
@@ -127,6 +130,22 @@ def test_a_calendar_with_a_recurring_event_and_one_in_another_zone():
     slot = s.slot_at(at(2025, 1, 13, 14, 30))
     assert slot.show == "product-launch" and slot.why.startswith("calendar: Product-launch")
     assert s.slot_at(at(2025, 1, 13, 15, 0)).show == "monitoring", "the rules hold again after"
+
+
+def test_a_launch_event_puts_its_scenario_up_and_tracks_its_hashtag():
+    events = read_calendar(ICS, PARIS, set(LIBRARY), {"visitor"}, at(2025, 1, 1), at(2025, 1, 21))
+    switched = []
+    pipeline = DataPipeline([], ["acme", "globex"], lambda delta: None)
+    wall = SimpleNamespace(
+        scenarios=LIBRARY, tours=SimpleNamespace(running=None), pipeline=pipeline,
+        showing=lambda: {"name": "monitoring", "data": {}},
+        queue_switch=lambda name, data: switched.append(name))
+    s = Scheduler(schedule()[0], wall)
+    s.events = events
+    s.tick(at(2025, 1, 13, 14, 30).timestamp())
+    assert switched == ["product-launch"]
+    assert pipeline.tracked == ["#AcmeLaunch"]
+    assert pipeline.aggregator.frame(time.time())["campaign"]["terms"] == ["#AcmeLaunch"]
 
 
 def test_a_bad_calendar_keeps_the_last_good_events(tmp_path):

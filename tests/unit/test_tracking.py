@@ -47,6 +47,23 @@ def test_a_restart_with_another_track_list_applies_it_and_keeps_the_terms_that_r
     assert campaign["reach"] == {"1h": 7, "24h": 7}
 
 
+def test_tracking_a_term_at_run_time_keeps_every_figure_and_counts_it_from_then_on():
+    now = time.time()
+    pipeline = DataPipeline([], ["acme", "globex"], lambda delta: None, tracked=[VIDEO])
+    pipeline.ingest(*from_dicts([{"id": "a", "time": now, "urls": [VIDEO], "followers": 7,
+                                  "hashtags": ["acmelaunch"]}]))
+    assert pipeline.track("#AcmeLaunch") is True
+    assert pipeline.track("#acmelaunch") is False, "one term, whatever its case"
+    pipeline.ingest(*from_dicts([{"id": "b", "time": now, "hashtags": ["AcmeLaunch"],
+                                  "followers": 5}]))
+    campaign = pipeline.aggregator.frame(now)["campaign"]
+    assert campaign["terms"] == [VIDEO, "#AcmeLaunch"]
+    assert campaign["by_term"][VIDEO]["1h"] == 1, "the figures from before are kept"
+    assert campaign["by_term"]["#AcmeLaunch"]["1h"] == 1, "counted from the moment it is tracked"
+    with pytest.raises(WallError, match="cannot track 'launch'"):
+        pipeline.track("launch")
+
+
 def test_a_malformed_track_term_stops_the_pipeline_with_a_reason():
     with pytest.raises(WallError, match="--track: tracked term 'acmelaunch' is neither"):
         DataPipeline([], ["acme"], lambda delta: None, tracked=["acmelaunch"])
