@@ -58,14 +58,14 @@ class _WidgetSlot:
         self.failing: set[str] = set()  # what of the view raised, logged once until it recovers
 
 
-def _guarded(slot: _WidgetSlot, what: str, call, fallback):
-    """`call()`, or `fallback` when the widget's code raises.
+def _guarded(slot: _WidgetSlot, what: str, fallback, call, *args):
+    """`call(*args)`, or `fallback` when the widget's code raises.
 
     A widget's bug must not stop the render loop; it is logged once, until the
     call works again.
     """
     try:
-        result = call()
+        result = call(*args)
     except Exception:  # noqa: BLE001 - any widget bug; the panel keeps drawing the rest
         if what not in slot.failing:
             slot.failing.add(what)
@@ -74,6 +74,11 @@ def _guarded(slot: _WidgetSlot, what: str, call, fallback):
         return fallback
     slot.failing.discard(what)
     return result
+
+
+def _motion_of(view: WidgetView, t: float) -> list:
+    """A view's motions, taken whole, so a bug in the generator is caught where it is asked."""
+    return list(view.motion(t))
 
 
 def _same_key(a: tuple | None, b: tuple) -> bool:
@@ -196,7 +201,7 @@ class PanelView:
         changed = self._content_dirty
         self.built_last = 0
         for slot in self._slots:
-            key = _guarded(slot, "key", lambda s=slot: s.view.key(self.data, t), slot.key)
+            key = _guarded(slot, "key", slot.key, slot.view.key, self.data, t)
             if slot.built and _same_key(slot.key, key):
                 continue
             self._build(slot, t)
@@ -208,7 +213,7 @@ class PanelView:
         moving = False
         for slot in self._slots:
             if slot.view.animated:
-                motion = _guarded(slot, "motion", lambda s=slot: list(s.view.motion(t)), [])
+                motion = _guarded(slot, "motion", (), _motion_of, slot.view, t)
                 for m in motion:
                     dx = round(m.dx * self.px_per_canvas) / self.px_per_canvas
                     dy = round(m.dy * self.px_per_canvas) / self.px_per_canvas
@@ -229,7 +234,7 @@ class PanelView:
             draw = Draw(self.wall, draw.panel, self.px_per_canvas, self.theme, draw.font)
         # A build may move state the key reads (a slide's start): take the key
         # again, or the widget would rebuild once more on the next frame.
-        slot.key = _guarded(slot, "key", lambda: slot.view.key(self.data, t), slot.key)
+        slot.key = _guarded(slot, "key", slot.key, slot.view.key, self.data, t)
         slot.built = True
         shapes = np.array(draw.shapes, "f4").reshape(-1, SHAPE_COLUMNS)
         shapes[:, 7] += slot.first_group
