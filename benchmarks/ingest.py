@@ -36,7 +36,8 @@ import numpy as np
 import orjson
 
 from controller.aggregate.aggregator import Aggregator
-from controller.posts import parse_lines, score_missing
+from controller.postbatch import score_missing
+from controller.posts import parse_lines
 
 BRANDS = ["acme", "globex", "initech", "umbrella"]
 BRAND_WEIGHTS = [0.4, 0.25, 0.2, 0.15]

@@ -26,7 +26,8 @@ from controller.frames import FrameComposer
 from controller.moderation.audit import AuditLog
 from controller.moderation.moderator import Moderator
 from controller.moderation.policy import ModerationPolicy
-from controller.posts import PostBatch, Problems, parse_lines, score_missing
+from controller.postbatch import PostBatch, score_missing
+from controller.posts import Problems, parse_lines
 from controller.sources.base import Source
 from controller.sources.simulator import SimulatorSource
 from controller.sources.spec import parse_source_spec

@@ -52,23 +52,7 @@ from typing import Annotated, Any
 import msgspec
 import numpy as np
 
-from controller.postbatch import (
-    CATEGORICAL,
-    FIELDS,
-    Categorical,
-    Post,
-    PostBatch,
-    Ragged,
-    lookup,
-    row_picker,
-    score_missing,
-)
-
-__all__ = [
-    "CATEGORICAL", "FIELDS", "Categorical", "Fill", "Post", "PostBatch", "Problems", "Ragged",
-    "Record", "from_dicts", "is_own", "lookup", "match_brand", "normalise_language",
-    "parse_lines", "parse_time", "row_picker", "score_missing",
-]
+from controller.postbatch import Categorical, PostBatch, Ragged
 
 #: a time number above this is milliseconds (1e11 s is the year 5138)
 MILLISECONDS_ABOVE = 1e11

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from controller.posts import PostBatch
+from controller.postbatch import PostBatch
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> object:

@@ -1,6 +1,6 @@
 """The Aggregator: validated post batches in, every rolling figure a command centre watches out.
 
-Data flow: sources -> `posts.PostBatch` -> `Aggregator.ingest` -> `Aggregator.frame(now)`
+Data flow: sources -> `postbatch.PostBatch` -> `Aggregator.ingest` -> `Aggregator.frame(now)`
 -> `frames.FrameComposer` (only what the scenario's widgets need, as deltas) -> renderers.
 
 Each concern keeps its own bounded bins (see its module); the aggregator
@@ -28,7 +28,7 @@ from controller.aggregate.responses import Responses
 from controller.aggregate.state import STATE_VERSION, BrandMap
 from controller.aggregate.topics import Topics
 from controller.aggregate.windows import MINUTE_BINS, TOP_MINUTES, Ring
-from controller.posts import Categorical, PostBatch
+from controller.postbatch import Categorical, PostBatch
 
 FRAME_FIELDS = (
     "time", "brands", "own_brand", "volume", "series", "share_of_voice", "sentiment",

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from controller.aggregate.windows import Ring
-from controller.posts import PostBatch, row_picker
+from controller.postbatch import PostBatch, row_picker
 
 AUTHOR_HOURS = 24
 TOP_AUTHORS = 10

@@ -16,7 +16,7 @@ import numpy as np
 from controller.aggregate.mentions import net
 from controller.aggregate.state import pack, unpack
 from controller.aggregate.windows import MINUTE_BINS, Ring
-from controller.posts import PostBatch
+from controller.postbatch import PostBatch
 
 # One row per combination of tracked terms: 8 terms make 12 MB of bins.
 MAX_TRACKED = 8

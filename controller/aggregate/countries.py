@@ -8,7 +8,7 @@ import numpy as np
 
 from controller.aggregate.state import pack, unpack
 from controller.aggregate.windows import MINUTE_BINS, Ring
-from controller.posts import Categorical
+from controller.postbatch import Categorical
 
 COUNTRY_CODES = 26 * 26
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from controller.aggregate.state import BrandMap, pack, unpack
 from controller.aggregate.windows import MINUTE_BINS, Ring, per_brand
-from controller.posts import PostBatch, row_picker
+from controller.postbatch import PostBatch, row_picker
 
 RESPONSE_SAMPLE = 1000
 

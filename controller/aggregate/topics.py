@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from controller.aggregate.windows import TOP_MINUTES, Ring, TopCounts, per_brand
-from controller.posts import PostBatch, row_picker
+from controller.postbatch import PostBatch, row_picker
 
 TOP_HASHTAGS = TOP_TERMS = 20
 TOP_PER_BRAND = 10

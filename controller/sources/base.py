@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from controller.posts import NO_FILL, Fill, PostBatch, Problems, from_dicts
+from controller.postbatch import PostBatch
+from controller.posts import NO_FILL, Fill, Problems, from_dicts
 
 log = logging.getLogger(__name__)
 

@@ -20,7 +20,8 @@ from typing import Any
 
 import yaml
 
-from controller.posts import FIELDS, Fill, parse_time
+from controller.postbatch import FIELDS
+from controller.posts import Fill, parse_time
 from controller.sources.base import SeenIds, Source, SourceError, html_to_text
 from controller.sources.fetch import Fetcher
 from wallrenderer.core.errors import WallError

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.posts import PostBatch, from_dicts, parse_lines
+from controller.postbatch import PostBatch
+from controller.posts import from_dicts, parse_lines
 from controller.sources.http import HttpSource
 from controller.sources.replay import ReplaySource
 from controller.sources.webhook import WebhookSource

@@ -14,17 +14,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from controller.postbatch import FIELDS, Post, Ragged, score_missing
 from controller.posts import (
-    FIELDS,
-    Post,
     Problems,
-    Ragged,
     _categorical,
     from_dicts,
     normalise_language,
     parse_lines,
     parse_time,
-    score_missing,
 )
 
 T = 1_700_000_000.0

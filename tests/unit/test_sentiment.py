@@ -9,7 +9,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer as EnglishV
 from vaderSentiment_fr.vaderSentiment import SentimentIntensityAnalyzer as FrenchVader
 
 from controller.aggregate.aggregator import Aggregator
-from controller.posts import from_dicts, score_missing
+from controller.postbatch import score_missing
+from controller.posts import from_dicts
 
 T = 1_700_000_040.0
 FRENCH = "Service client lamentable, toujours pas remboursé. Très déçu et furieux."
