@@ -12,7 +12,8 @@ in time, and is gone when the script ends.
 Prints one JSON object as its last line:
 {"faults": {KIND: {"count", "p50_s", "p99_s", "max_s", "unconverged"}},
  "blank_reports": N, "dropped": {"controller": N, "renderers": N},
- "rss_mb_per_hour": {PROCESS: growth}, "minutes": M}
+ "rss_mb_per_hour": {PROCESS#RUN: growth}, "rss_mb": {PROCESS#RUN: [first, last]},
+ "steady": [...], "minutes": M}
 
 `blank_reports` counts, per fault, the renderers that the controller saw
 connected while showing no scenario at all (the dark "waiting" frame): the
@@ -50,6 +51,7 @@ SCENARIOS = ["monitoring", "crisis", "testcard", "hello", "product-launch", "vis
 TOKEN = "soak-token"
 CONVERGE_LIMIT_S = 30.0
 WARM_UP_S = 60.0
+MIN_MEASURED_S = 600.0
 
 
 class Wall:
@@ -161,7 +163,7 @@ def switch(wall: Wall, rng: random.Random) -> None:
                   headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
 
 
-def run(minutes: float, seed: int) -> dict:
+def run(minutes: float, seed: int, steady: set[str]) -> dict:
     rng = random.Random(seed)
     stats = {"blank_reports": 0}
     times: dict[str, list[float]] = {}
@@ -174,12 +176,14 @@ def run(minutes: float, seed: int) -> dict:
             if wait_converged(wall, {"blank_reports": 0}) is None:   # first start: no cache yet
                 raise SystemExit("the wall never came up; see the logs in " + tmp)
             end = time.monotonic() + minutes * 60
+            victims = [d for d in DISPLAYS if d not in steady]
+            kinds = [k for k in ["renderer", "renderer", "controller", "switch", "switch",
+                                 "garbage"] if k not in steady and (k != "renderer" or victims)]
             while time.monotonic() < end:
                 wall.sample_rss(time.monotonic())
-                kind = rng.choice(["renderer", "renderer", "controller", "switch", "switch",
-                                   "garbage"])
+                kind = rng.choice(kinds)
                 if kind == "renderer":
-                    victim = rng.choice(DISPLAYS)
+                    victim = rng.choice(victims)
                     wall.kill(victim)
                     time.sleep(rng.uniform(0.2, 2.0))
                     wall.start(victim)
@@ -205,12 +209,16 @@ def run(minutes: float, seed: int) -> dict:
                                         for r in status.get("renderers", []))}
         finally:
             wall.stop()
+        growth = rss_growth(wall.rss)
         return {
             "faults": {kind: summary(values, unconverged.get(kind, 0))
                        for kind, values in times.items()},
             "blank_reports": stats["blank_reports"],
             "dropped": dropped,
-            "rss_mb_per_hour": rss_growth(wall.rss),
+            "rss_mb_per_hour": growth,
+            "rss_mb": {name: [round(wall.rss[name][0][1], 1), round(wall.rss[name][-1][1], 1)]
+                       for name in growth},
+            "steady": sorted(steady),
             "minutes": minutes,
             "seed": seed,
         }
@@ -231,7 +239,7 @@ def rss_growth(series: dict[str, list[tuple[float, float]]]) -> dict:
             continue
         t0 = samples[0][0]
         late = [(t, mb) for t, mb in samples if t - t0 >= WARM_UP_S]
-        if len(late) < 5 or late[-1][0] - late[0][0] < 120:
+        if len(late) < 5 or late[-1][0] - late[0][0] < MIN_MEASURED_S - WARM_UP_S:
             continue
         t, mb = np.array(late).T
         growth[name] = round(float(np.polyfit(t, mb, 1)[0] * 3600), 2)
@@ -242,8 +250,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long to soak")
     parser.add_argument("--seed", type=int, default=1, help="seed of the fault sequence")
+    parser.add_argument("--steady", default="r1c1,r1c2", metavar="NAMES",
+                        help="comma-separated processes never killed (displays or controller)")
     args = parser.parse_args()
-    print(json.dumps(run(args.minutes, args.seed)))
+    steady = {name for name in args.steady.split(",") if name}
+    unknown = steady - {"controller", *DISPLAYS}
+    if unknown:
+        parser.error(f"--steady: unknown {', '.join(sorted(unknown))} "
+                     f"(controller, {', '.join(DISPLAYS)})")
+    print(json.dumps(run(args.minutes, args.seed, steady)))
 
 
 if __name__ == "__main__":
