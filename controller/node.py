@@ -43,7 +43,7 @@ from wallrenderer.core.dataframe import apply_delta
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.layout.tours import Tour
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
-from wallrenderer.core.security import apply_server
+from wallrenderer.core.security import SPEAKS_FOR_RENDERER, apply_server
 from wallrenderer.core.systemd import SystemdNotifier
 from wallrenderer.core.timing import TICK_HZ, tick_at, time_of
 
@@ -56,6 +56,7 @@ SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
 MAX_REQUESTS_PER_TURN = 500
+MAX_IMPOSTORS_LOGGED = 100
 # Sent whatever the scenario: the renderers' status line reads them.
 ALWAYS_SENT = frozenset({"sources", "brands", "own_brand"})
 # A scenario left at a switch keeps its data while it fades out (400 ms), and then some.
@@ -128,6 +129,8 @@ class Controller:
         self.epoch = random.getrandbits(31)
         self.seq = 0
         self.dropped = 0
+        self.curve = curve
+        self._impostors: set[tuple[str, str]] = set()  # (key, display) pairs already logged
         self.renderers: dict[str, RendererStatus] = {}
         self.captures = Captures()
         self._switch: _Switch | None = None
@@ -257,8 +260,7 @@ class Controller:
             for _ in range(MAX_REQUESTS_PER_TURN):  # a flood must not starve heartbeats
                 if not self.router.poll(0):
                     break
-                frames = self.router.recv_multipart()
-                self._on_request(frames, time.time())
+                self._on_request(*self._receive(), time.time())
             now = time.time()
             self.tours.advance(now)
             if self.schedule is not None:
@@ -482,7 +484,14 @@ class Controller:
 
     # --- requests -------------------------------------------------------------------
 
-    def _on_request(self, frames: list[bytes], received: float) -> None:
+    def _receive(self) -> tuple[list[bytes], str | None]:
+        """One request's frames, and with CURVE the sender's public key (its ZAP User-Id)."""
+        if self.curve is None:
+            return self.router.recv_multipart(), None
+        frames = self.router.recv_multipart(copy=False)
+        return [f.bytes for f in frames], frames[-1].get("User-Id")
+
+    def _on_request(self, frames: list[bytes], sender: str | None, received: float) -> None:
         """Answer one request; its routing envelope is every frame before header and body.
 
         A direct client has a one-frame envelope; through `wallrenderer relay` it has one per hop.
@@ -495,6 +504,8 @@ class Controller:
             log.warning("dropped a malformed request: %s", exc)
             return
         body = msg.body
+        if msg.kind in SPEAKS_FOR_RENDERER and not self._vouched(sender, body):
+            return
         if msg.kind == "ping":
             self._reply(client, "pong", {"t0": body.get("t0"), "t1": received})
         elif msg.kind == "hello":
@@ -516,6 +527,22 @@ class Controller:
         else:
             self.dropped += 1
             log.warning("dropped a request of unknown kind %r", msg.kind)
+
+    def _vouched(self, sender: str | None, body: dict) -> bool:
+        """With CURVE on, a message about a renderer must come with that renderer's key.
+
+        Anything else is dropped and counted; each impostor is logged once per display.
+        """
+        display = str(body.get("display"))
+        if self.curve is None or self.curve.speaks_for(sender, display):
+            return True
+        self.dropped += 1
+        key = self.curve.name_of(sender)
+        if (key, display) not in self._impostors and len(self._impostors) < MAX_IMPOSTORS_LOGGED:
+            self._impostors.add((key, display))
+            log.warning("dropped messages about renderer %s sent with the key of %s",
+                        display, key)
+        return False
 
     def replace_wall(self, wall: dict[str, Any]) -> None:
         """Show a changed wall (same panels, new colours) from now on, on every renderer."""

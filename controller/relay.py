@@ -41,8 +41,14 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from wallrenderer.core.address import endpoints
-from wallrenderer.core.protocol import MAX_MESSAGE_BYTES
-from wallrenderer.core.security import apply_client, apply_server, start_authenticator
+from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, Message, ProtocolError
+from wallrenderer.core.security import (
+    SPEAKS_FOR_RENDERER,
+    CurveServer,
+    apply_client,
+    apply_server,
+    start_authenticator,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +60,7 @@ REQUEST_HWM = 1_000
 STATS_INTERVAL_S = 60.0
 PROXY_STOP_TIMEOUT_S = 0.5
 FORWARD_BURST = 1000
+MAX_IMPOSTORS_LOGGED = 100
 
 _MONITORED = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_ACCEPTED
 
@@ -138,7 +145,8 @@ class Relay:
             xsub.connect(self.up_pub)
             dealer.connect(self.up_router)
             self._spawn("relay-updates", _proxy, xsub, xpub)
-            self._spawn("relay-requests", _forward, router, dealer)
+            vouch = None if self.curve_server is None else _vouching(self.curve_server)
+            self._spawn("relay-requests", _forward, router, dealer, vouch)
         except BaseException:
             self.close()
             raise
@@ -159,7 +167,7 @@ class Relay:
         self._monitored.append(sock)
 
     def _spawn(self, name: str, proxy: Callable, frontend: zmq.Socket,
-               backend: zmq.Socket) -> None:
+               backend: zmq.Socket, *extra) -> None:
         """One steerable proxy in its own thread; `close()` stops it through `control`."""
         address = f"inproc://{name}-{uuid.uuid4().hex}"
         ours = self.zctx.socket(zmq.PAIR)
@@ -169,7 +177,7 @@ class Relay:
         theirs = self._socket(zmq.PAIR)
         theirs.connect(address)
         thread = threading.Thread(
-            target=proxy, args=(name, frontend, backend, theirs), name=name, daemon=True
+            target=proxy, args=(name, frontend, backend, theirs, *extra), name=name, daemon=True
         )
         self._threads.append(thread)
         thread.start()
@@ -296,8 +304,41 @@ def _proxy(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.So
         log.error("%s proxy stopped: %s", name, exc)
 
 
-def _forward(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.Socket) -> None:
-    """A steerable proxy whose sends never block; answers STATISTICS as `zmq.proxy` does."""
+def _vouching(server: CurveServer) -> Callable[[list[zmq.Frame]], bool]:
+    """Whether a downstream request may go up: one about a renderer needs that renderer's key.
+
+    The controller trusts a relay's key to speak for every renderer, so the
+    relay checks what the controller cannot see: who sent each message below it.
+    What cannot be read goes up, for the controller to drop and count.
+    """
+    logged: set[tuple[str, str]] = set()
+
+    def vouched(frames: list[zmq.Frame]) -> bool:
+        try:
+            msg = Message.decode([f.bytes for f in frames[-2:]])
+        except (ProtocolError, ValueError):
+            return True
+        if msg.kind not in SPEAKS_FOR_RENDERER:
+            return True
+        sender, display = frames[-1].get("User-Id"), str(msg.body.get("display"))
+        if server.speaks_for(sender, display):
+            return True
+        key = server.name_of(sender)
+        if (key, display) not in logged and len(logged) < MAX_IMPOSTORS_LOGGED:
+            logged.add((key, display))
+            log.warning("dropped messages about renderer %s sent with the key of %s",
+                        display, key)
+        return False
+
+    return vouched
+
+
+def _forward(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.Socket,
+             vouch: Callable[[list[zmq.Frame]], bool] | None = None) -> None:
+    """A steerable proxy whose sends never block; answers STATISTICS as `zmq.proxy` does.
+
+    With `vouch`, a message from `frontend` goes on only when `vouch(frames)` says so.
+    """
     # Frames and bytes: frontend in, frontend out, backend in, backend out.
     counts = [0] * 8
     poller = zmq.Poller()
@@ -316,10 +357,15 @@ def _forward(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.
                     continue
                 into, out, target = (0, 6, backend) if sock is frontend else (4, 2, frontend)
                 for _ in range(FORWARD_BURST):
+                    checked = vouch is not None and sock is frontend
                     try:
-                        frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+                        frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=not checked)
                     except zmq.Again:
                         break
+                    if checked:
+                        if not vouch(frames):
+                            continue
+                        frames = [f.bytes for f in frames]
                     size = sum(len(f) for f in frames)
                     counts[into] += len(frames)
                     counts[into + 1] += size

@@ -360,3 +360,24 @@ def test_wall_keys_needs_out_and_a_name():
         keys_parser().parse_args(["keys", "r0c0"])
     with pytest.raises(SystemExit):
         keys_parser().parse_args(["keys", "--out", "k"])
+
+
+def test_key_file_names_say_whom_a_client_speaks_for(keys):
+    relays = keys.allow_dir / "relays"
+    relays.mkdir()
+    relay_public, _ = generate_keys(keys.allow_dir.parent / "relay-keys", "floor2")
+    shutil.copy(relay_public, relays)
+    server = keys.server()
+    a = keys.client_a().public_key.decode()
+    relay = zmq.auth.load_certificate(relay_public)[0].decode()
+    assert server.speaks_for(a, "r0c0") and not server.speaks_for(a, "r0c1")
+    assert server.speaks_for(relay, "r0c1") and server.speaks_for(relay, "anything")
+    assert not server.speaks_for(None, "r0c0")
+    assert not server.speaks_for(keys.client_b().public_key.decode(), "r0c1")  # not allowed
+    assert (server.name_of(a), server.name_of(relay)) == ("r0c0", "relays/floor2")
+
+
+def test_one_key_under_two_names_is_refused(keys):
+    shutil.copy(keys.a_public, keys.allow_dir / "spare.key")
+    with pytest.raises(SecurityError, match=r"spare\.key holds the same key as .*r0c0\.key"):
+        keys.server()

@@ -55,6 +55,11 @@ log = logging.getLogger(__name__)
 ZAP_DOMAIN = "wallrenderer"
 
 PUBLIC_SUFFIX = ".key"
+#: Request kinds that speak for one renderer (named by their `display`): with CURVE on,
+#: only that renderer's key, or a relay's, may send them.
+SPEAKS_FOR_RENDERER = frozenset({"report", "ack", "captured"})
+RELAYS_DIR = "relays"
+"""Subfolder of the allowed folder for relays' keys: they speak for the renderers behind them."""
 SECRET_SUFFIX = ".key_secret"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MAKE_KEYS = "make a key pair with `wallrenderer keys --out DIR NAME` (see docs/security.md)"
@@ -200,17 +205,24 @@ class CurveServer:
     stops the controller at start-up with a clear message instead of letting
     it run and refuse every renderer.
 
+    A key's file name says whom it speaks for: `r0c1.key` may send reports,
+    acknowledgements and capture results only as renderer `r0c1`; keys in
+    the `relays/` subfolder belong to `wallrenderer relay`s, which pass on
+    those messages for the renderers behind them (and check them themselves).
+
     Attributes:
         secret_key_file: this server's `NAME.key_secret`.
         allow_dir: folder whose `*.key` files are the public keys of every
-            client (renderer, relay, `wallrenderer status`) allowed to connect.
+            client (renderer, `wallrenderer status`) allowed to connect, and
+            whose `relays/*.key` are those of relays.
     """
 
     secret_key_file: Path
     allow_dir: Path
     public_key: bytes = field(init=False, repr=False, compare=False)
     secret_key: bytes = field(init=False, repr=False, compare=False)
-    allowed: frozenset[bytes] = field(init=False, repr=False, compare=False)
+    names: dict[str, str] = field(init=False, repr=False, compare=False)
+    relays: dict[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "secret_key_file", Path(self.secret_key_file))
@@ -218,28 +230,67 @@ class CurveServer:
         public, secret = _load_secret(self.secret_key_file)
         object.__setattr__(self, "public_key", public)
         object.__setattr__(self, "secret_key", secret)
-        object.__setattr__(self, "allowed", _load_allowed(self.allow_dir))
+        names, relays = _load_allowed(self.allow_dir)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "relays", relays)
+
+    def speaks_for(self, user_id: str | None, display: str) -> bool:
+        """Whether the client with ZAP User-Id `user_id` may send messages naming `display`.
+
+        The User-Id is the client's Z85 public key, as the authenticator sets it.
+        """
+        return user_id in self.relays or (
+            user_id is not None and self.names.get(user_id) == display)
+
+    def name_of(self, user_id: str | None) -> str:
+        """The key file a client holds (`r0c1`, `relays/floor2`), for logs."""
+        if user_id in self.relays:
+            return f"{RELAYS_DIR}/{self.relays[user_id]}"
+        return self.names.get(user_id or "", "an unknown key")
+
+    def callback(self, domain: str, z85_key: bytes) -> bool:
+        """The authenticator's question: is this client key allowed in?"""
+        key = z85_key.decode("ascii", "replace")
+        return key in self.names or key in self.relays
 
 
-def _load_allowed(allow_dir: Path) -> frozenset[bytes]:
+def _load_allowed(allow_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """Clients' and relays' public keys (Z85 text) mapped to their key file names."""
     if not allow_dir.is_dir():
         raise SecurityError(
             f"allowed-keys folder {allow_dir} does not exist; create it and copy the public "
             f"NAME{PUBLIC_SUFFIX} file of every renderer allowed to connect into it"
         )
-    keys = {_load(path, "allowed public key file")[0] for path in sorted(allow_dir.glob("*.key"))}
-    if not keys:
+    found = []
+    for folder in (allow_dir, allow_dir / RELAYS_DIR):
+        keys: dict[str, str] = {}
+        for path in sorted(folder.glob(f"*{PUBLIC_SUFFIX}")):
+            key = _load(path, "allowed public key file")[0].decode()
+            if keys.setdefault(key, path.stem) != path.stem:
+                raise SecurityError(
+                    f"{path} holds the same key as {folder / keys[key]}{PUBLIC_SUFFIX}; "
+                    "one key speaks for one renderer, so delete one of them"
+                )
+        found.append(keys)
+        leaked = sorted(p.name for p in folder.glob(f"*{SECRET_SUFFIX}"))
+        if leaked:
+            log.warning(
+                "%s holds secret key files (%s); only public *.key files belong there",
+                folder, ", ".join(leaked),
+            )
+    names, relays = found
+    if not names and not relays:
         raise SecurityError(
             f"allowed-keys folder {allow_dir} has no *{PUBLIC_SUFFIX} files, so every renderer "
             f"would be refused; copy the public NAME{PUBLIC_SUFFIX} of each renderer into it"
         )
-    leaked = sorted(p.name for p in allow_dir.glob(f"*{SECRET_SUFFIX}"))
-    if leaked:
-        log.warning(
-            "%s holds secret key files (%s); only public *.key files belong there",
-            allow_dir, ", ".join(leaked),
+    both = sorted(names[k] for k in names.keys() & relays.keys())
+    if both:
+        raise SecurityError(
+            f"{allow_dir}: {', '.join(both)} is both a client key and a relay key "
+            f"({RELAYS_DIR}/); keep it in one place"
         )
-    return frozenset(keys)
+    return names, relays
 
 
 @dataclass(frozen=True)
@@ -337,14 +388,10 @@ def start_authenticator(zctx: zmq.Context, server: CurveServer) -> ThreadAuthent
                 ) from exc
             time.sleep(0.02)
     for domain in (ZAP_DOMAIN, "*"):
-        auth.configure_curve(domain=domain, location=str(server.allow_dir))
-        if not auth.certs.get(domain):
-            auth.stop()
-            raise SecurityError(f"no allowed public keys could be read from {server.allow_dir}")
+        auth.configure_curve_callback(domain=domain, credentials_provider=server)
     _authenticators[zctx] = auth
-    log.info(
-        "CURVE on: %d allowed public key(s) from %s", len(auth.certs[ZAP_DOMAIN]), server.allow_dir
-    )
+    log.info("CURVE on: %d client and %d relay public key(s) from %s", len(server.names),
+             len(server.relays), server.allow_dir)
     return auth
 
 
