@@ -109,11 +109,11 @@ def test_a_renderer_that_does_not_acknowledge_is_not_waited_for(wall_with_http):
 
 def test_renderers_without_an_allowed_key_are_refused(tmp_path, spawn):
     keys = tmp_path / "keys"
-    for name in ("controller", "good", "intruder", "ops"):
+    for name in ("controller", "r0c0", "intruder", "ops"):
         generate_keys(keys, name)
     allowed = keys / "allowed"
     allowed.mkdir()
-    for name in ("good", "ops"):
+    for name in ("r0c0", "ops"):
         (allowed / f"{name}.key").write_bytes((keys / f"{name}.key").read_bytes())
     wall = write_yaml(tmp_path / "wall.yaml", SMALL_GRID_WALL)
     connect = f"127.0.0.1:{free_port_pair()}"
@@ -122,7 +122,7 @@ def test_renderers_without_an_allowed_key_are_refused(tmp_path, spawn):
                        "--curve-allow", str(allowed)))
     server_key = str(keys / "controller.key")
     spawn(wall_command("renderer", "--connect", connect, "--display", "r0c0",
-                       "--curve-secret", str(keys / "good.key_secret"), "--curve-server",
+                       "--curve-secret", str(keys / "r0c0.key_secret"), "--curve-server",
                        server_key))
     spawn(wall_command("renderer", "--connect", connect, "--display", "r0c1",
                        "--curve-secret", str(keys / "intruder.key_secret"), "--curve-server",

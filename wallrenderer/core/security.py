@@ -484,7 +484,8 @@ def keys_command(args: argparse.Namespace) -> int:
     print(
         "\nNext steps (docs/security.md):\n"
         f"  controller machine: its secret key {server}{SECRET_SUFFIX}, and a folder (allowed/)\n"
-        f"    with the public key of every renderer and client let in ({client_keys}):\n"
+        f"    with the public key of every renderer and client let in ({client_keys};\n"
+        f"    a renderer's key named after its display id, relays' keys in allowed/relays/):\n"
         f"      wall controller ... --curve-secret {server}{SECRET_SUFFIX} --curve-allow allowed/\n"
         f"  each renderer (and `wallrenderer status` user): its own NAME{SECRET_SUFFIX} and the\n"
         f"    controller's public key {server}{PUBLIC_SUFFIX}:\n"
