@@ -3,7 +3,8 @@
 #   demo: Mesa EGL + GL drivers (headless OpenGL), fonts, fontconfig
 #   test: the above, plus Xvfb for the windowed-renderer test, chromium for the
 #         tablet page's browser test (Playwright drives Debian's chromium; no browser download),
-#         and Xorg's dummy driver, xrandr, xset and xwininfo for the fullscreen tests on two monitors
+#         and Xorg's dummy driver, xrandr, xset, xwininfo and libXfixes (cursor check) for the
+#         fullscreen tests on two monitors
 #   both: python3-venv when this Python cannot create virtual environments
 # Fonts: DejaVu Sans draws Latin, Greek, Cyrillic, Arabic and Hebrew; social posts
 # also hold CJK (Droid Sans Fallback, 7 MB, much smaller than Noto CJK's 90 MB),
@@ -17,7 +18,7 @@ want=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 fontconfig
       fonts-noto-color-emoji)
 if [ "${1:-}" = "test" ]; then
   want+=(xvfb xauth libraqm0 chromium xserver-xorg-core xserver-xorg-video-dummy
-         x11-xserver-utils x11-utils)
+         x11-xserver-utils x11-utils libxfixes3)
 fi
 # Debian splits venv out of python3; needed before `make` can create .venv.
 if ! "${PYTHON:-python3}" -c 'import venv, ensurepip' >/dev/null 2>&1; then

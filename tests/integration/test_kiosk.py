@@ -7,6 +7,7 @@ cover exactly their own monitor and show their own panel of the testcard.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shutil
@@ -93,6 +94,48 @@ def screen_saver(display: str) -> str:
     return re.sub(r"\s+", " ", " ".join(found))
 
 
+class _CursorImage(ctypes.Structure):
+    """XFixesCursorImage, as <X11/extensions/Xfixes.h> lays it out."""
+
+    _fields_ = [("x", ctypes.c_short), ("y", ctypes.c_short), ("width", ctypes.c_ushort),
+                ("height", ctypes.c_ushort), ("xhot", ctypes.c_ushort), ("yhot", ctypes.c_ushort),
+                ("cursor_serial", ctypes.c_ulong), ("pixels", ctypes.POINTER(ctypes.c_ulong)),
+                ("atom", ctypes.c_ulong), ("name", ctypes.c_char_p)]
+
+
+def visible_cursor_pixels(display: str, x: int, y: int) -> int:
+    """Moves the X pointer to (x, y) and counts the cursor image's non-transparent pixels.
+
+    The cursor is what X shows there (XFixesGetCursorImage), so this sees the
+    window's cursor as a person in the room would, not the renderer's own flag.
+    """
+    x11, xfixes = ctypes.CDLL("libX11.so.6"), ctypes.CDLL("libXfixes.so.3")
+    x11.XOpenDisplay.restype = ctypes.c_void_p
+    x11.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    x11.XDefaultRootWindow.restype = ctypes.c_ulong
+    x11.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+    x11.XWarpPointer.argtypes = [ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_int,
+                                 ctypes.c_int, ctypes.c_uint, ctypes.c_uint, ctypes.c_int,
+                                 ctypes.c_int]
+    x11.XSync.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    x11.XFree.argtypes = [ctypes.c_void_p]
+    x11.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    xfixes.XFixesGetCursorImage.restype = ctypes.POINTER(_CursorImage)
+    xfixes.XFixesGetCursorImage.argtypes = [ctypes.c_void_p]
+    connection = x11.XOpenDisplay(display.encode())
+    assert connection, f"cannot open X display {display}"
+    try:
+        x11.XWarpPointer(connection, 0, x11.XDefaultRootWindow(connection), 0, 0, 0, 0, x, y)
+        x11.XSync(connection, 0)
+        image = xfixes.XFixesGetCursorImage(connection)
+        cursor = image.contents
+        pixels = [cursor.pixels[i] & 0xFFFFFFFF for i in range(cursor.width * cursor.height)]
+        x11.XFree(image)
+        return sum(1 for pixel in pixels if pixel >> 24)
+    finally:
+        x11.XCloseDisplay(connection)
+
+
 def assert_shows_own_panel(shot: Image.Image, captures: dict[str, str], own: str) -> None:
     """The monitor's screenshot is much closer to its own panel's frame than to the other's."""
     def small(image: Image.Image) -> np.ndarray:
@@ -141,6 +184,7 @@ def test_two_randr_monitors_on_one_x_screen_each_get_their_own_renderer(tmp_path
     assert re.findall(r"^(\d+)\s+(\w+)\s+(\S+)", listed, re.M) == [
         ("0", "L", "1920x1080+0+0"), ("1", "R", "1920x1080+1920+0")]
     blanking_before = screen_saver(display)
+    assert visible_cursor_pixels(display, 960, 540) > 0, "X's own cursor shows before"
 
     # No mode flag on a machine with a display: fullscreen on screen 0.
     connect, renderers = run_pair(
@@ -149,6 +193,11 @@ def test_two_randr_monitors_on_one_x_screen_each_get_their_own_renderer(tmp_path
     assert window_geometry(display, "wallrenderer r0c0") == (0, 0, 1920, 1080)
     assert window_geometry(display, "wallrenderer r0c1") == (1920, 0, 1920, 1080)
     assert screen_saver(display) == "prefer blanking: no timeout: 0"
+    for x in (960, 1920 + 960):
+        assert visible_cursor_pixels(display, x, 540) == 0, f"a cursor shows at x={x}"
+    rows = {r["id"]: r for r in control_request(connect, "status", {}, timeout_s=5)["renderers"]}
+    # The dummy driver offers no swap control (None); a driver holding 0 would mean vsync off.
+    assert all(rows[d].get("swap_interval", 0) != 0 for d in ("r0c0", "r0c1")), rows
 
     captures = capture(connect, tmp_path / "shots")
     shot = ImageGrab.grab(xdisplay=display)

@@ -120,6 +120,26 @@ def create_window(
     return window, moderngl.create_context(require=GL_VERSION)
 
 
+def swap_interval(window) -> int | None:
+    """The swap interval the GL driver holds for `window` (1: vsync on); None if it cannot say.
+
+    Asked of the driver itself, not of pyglet's flag, so a driver that ignored
+    the request, or offers no swap control at all, shows in the renderer's
+    report and log.
+    """
+    from pyglet.gl import glx, glxext_arb
+
+    context = window.context
+    if context._have_EXT_swap_control:
+        value = ctypes.c_uint()
+        glx.glXQueryDrawable(context.x_display, glx.glXGetCurrentDrawable(),
+                             glxext_arb.GLX_SWAP_INTERVAL_EXT, ctypes.byref(value))
+        return int(value.value)
+    if context._have_MESA_swap_control:
+        return int(glx.glXGetSwapIntervalMESA())
+    return None
+
+
 def release_framebuffer(ctx: moderngl.Context, fbo: moderngl.Framebuffer) -> None:
     """Release an offscreen framebuffer without leaving the context bound to a dead one.
 

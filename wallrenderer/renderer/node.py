@@ -35,6 +35,7 @@ from wallrenderer.renderer.gl import (
     create_headless_context,
     create_window,
     release_framebuffer,
+    swap_interval,
 )
 from wallrenderer.renderer.link import Link
 from wallrenderer.renderer.reports import FrameStats, source_status_line
@@ -94,6 +95,7 @@ class Renderer:
         self.options = options
         self.stopping = stopping or threading.Event()
         self.window = None
+        self.swap_interval: int | None = None
         if options.mode == "headless":
             self.ctx = create_headless_context()
         else:
@@ -104,6 +106,15 @@ class Renderer:
                 screen=options.screen,
             )
             self.window.on_close = self.stop
+            self.swap_interval = swap_interval(self.window)
+            if self.swap_interval == 1:
+                log.info("vsync on: the GL driver holds swap interval 1")
+            elif self.swap_interval is None:
+                log.warning("vsync unknown: this GL driver offers no swap control "
+                            "(GLX_EXT_swap_control or GLX_MESA_swap_control)")
+            else:
+                log.warning("vsync off: the GL driver holds swap interval %d; frames may tear",
+                            self.swap_interval)
         self.programs = ProgramCache(self.ctx)
         glyphs.warm_up()
         self.link = Link(options.connect, options.display, curve=options.curve)
@@ -518,6 +529,7 @@ class Renderer:
                 "clock_error_ms": None if self.clock_error is None else 1000 * self.clock_error,
                 "stale_since": self.stale_since,
                 "dropped": self.link.dropped + self.malformed,
+                "swap_interval": self.swap_interval,
             },
         )
 
