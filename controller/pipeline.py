@@ -44,6 +44,10 @@ INBOX_ITEMS = 64
 DRAIN_MAX_RECORDS = 50_000  # per turn, so frames keep flowing while a backlog is worked off
 TURN_ERRORS_LOGGED = 5
 SAVE_EVERY_S = 30.0
+PIPELINE_JOIN_S = 0.3
+"""How long stopping waits for a pipeline turn to end; the save takes the lock either way."""
+SOURCES_JOIN_S = 0.2
+"""How long stopping waits for all sources together; one stuck in a request is left behind."""
 STATE_KEY = "aggregate"
 
 
@@ -178,14 +182,23 @@ class DataPipeline:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop sources and the pipeline thread, and save the aggregates; safe twice."""
+        """Stop sources and the pipeline thread, and save the aggregates; safe twice.
+
+        Every thread is told first and the aggregates are saved before waiting
+        on any source: a stopping process has well under a second before its
+        watchdog ends it, and a source stuck in a request must not cost the
+        last save or a clean exit (its daemon thread ends with the process).
+        """
         for source in self.sources:
-            source.stop()
+            source.request_stop()
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=PIPELINE_JOIN_S)
             self._thread = None
         self._save()
+        deadline = time.monotonic() + SOURCES_JOIN_S
+        for source in self.sources:
+            source.stop(max(0.0, deadline - time.monotonic()))
 
     def _put(self, item: tuple) -> None:
         """From a source's thread: wait while the pipeline is behind (until it stops)."""

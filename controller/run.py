@@ -93,12 +93,12 @@ def run_controller(
         controller.run(stopping.is_set)
         controller.tours.save(time.time())
     finally:
-        if api is not None:
-            api.close()
         if scheduler is not None:
             scheduler.stop()
         if pipeline is not None:
-            pipeline.stop()
+            pipeline.stop()  # first: it saves the aggregates, the one thing a stop can lose
+        if api is not None:
+            api.close()
         if store is not None:
             store.close()
         if controller is not None:

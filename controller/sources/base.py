@@ -124,15 +124,20 @@ class Source:
         self._sink = sink
         self._raw_sink = raw_sink
 
-    def stop(self) -> None:
-        """Stop the thread and wait for it (at most `stop_timeout`); safe to call twice."""
+    def request_stop(self) -> None:
+        """Tell the thread to stop without waiting for it; `stop()` waits."""
+        self._stopping.set()
+
+    def stop(self, wait_s: float | None = None) -> None:
+        """Stop the thread and wait for it (at most `stop_timeout`, or `wait_s`); safe twice."""
         self._stopping.set()
         thread = self._thread
+        wait_s = self.stop_timeout if wait_s is None else min(wait_s, self.stop_timeout)
         if thread is not None and thread is not threading.current_thread():
-            thread.join(self.stop_timeout)
+            thread.join(wait_s)
             if thread.is_alive():
-                log.warning("source %s: thread still busy %.0f s after stop", self.name,
-                            self.stop_timeout)
+                log.warning("source %s: thread still busy %.1f s after stop", self.name,
+                            wait_s)
         self.close()
         with self._lock:
             self._state = "stopped"

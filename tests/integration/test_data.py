@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
 import time
 
 import numpy as np
+import pytest
 import requests
 import zmq
 from conftest import wait_for, wall_command, write_yaml
@@ -108,6 +111,44 @@ def test_replayed_posts_become_data_frames_that_survive_a_restart(tmp_path, spaw
     first.wait(timeout=20)
     _, connect2, _ = start_controller(spawn, tmp_path, ["webhook"], store)
     wait_for(lambda: counted(connect2), 60, "aggregates restored after a restart")
+
+
+@pytest.fixture
+def hanging_server():
+    """A TCP port that accepts connections and never answers: a source stuck mid-request."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield server.getsockname()[1]
+    server.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_source_stuck_mid_request_does_not_cost_the_last_save_on_stop(
+    tmp_path, spawn, hanging_server
+):
+    posts = tmp_path / "posts.jsonl"
+    expected = write_posts(posts, time.time())
+    store = tmp_path / "state.sqlite"
+    stuck = f"http:http://127.0.0.1:{hanging_server}/posts?interval=0.5&timeout=20"
+    first, connect, _ = start_controller(spawn, tmp_path, [stuck, f"replay:{posts}?speed=0"],
+                                         store)
+    wait_for(lambda: day_volume(snapshot(connect), "acme") == expected["acme"], 60,
+             "the replayed posts counted")
+    first.terminate()
+    assert first.wait(timeout=20) == 0, "a clean stop, not one the watchdog had to force"
+    _, connect2, _ = start_controller(spawn, tmp_path, ["webhook"], store)
+    wait_for(lambda: day_volume(snapshot(connect2), "acme") == expected["acme"], 60,
+             "aggregates saved on stop and restored")
 
 
 def test_a_dead_source_is_degraded_on_the_status_and_the_rest_goes_on(tmp_path, spawn):
