@@ -43,7 +43,7 @@ from wallrenderer.core.dataframe import apply_delta
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.layout.tours import Tour
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
-from wallrenderer.core.security import SPEAKS_FOR_RENDERER, apply_server
+from wallrenderer.core.security import CurveServer, Gate, apply_server
 from wallrenderer.core.systemd import SystemdNotifier
 from wallrenderer.core.timing import TICK_HZ, tick_at, time_of
 
@@ -56,7 +56,6 @@ SWITCH_DEADLINE_S = 0.5
 COMMIT_LEAD_S = 0.1
 MIN_COMMIT_LEAD_S = 0.03
 MAX_REQUESTS_PER_TURN = 500
-MAX_IMPOSTORS_LOGGED = 100
 # Sent whatever the scenario: the renderers' status line reads them.
 ALWAYS_SENT = frozenset({"sources", "brands", "own_brand"})
 # A scenario left at a switch keeps its data while it fades out (400 ms), and then some.
@@ -129,8 +128,9 @@ class Controller:
         self.epoch = random.getrandbits(31)
         self.seq = 0
         self.dropped = 0
-        self.curve = curve
-        self._impostors: set[tuple[str, str]] = set()  # (key, display) pairs already logged
+        self.gate = None if curve is None else Gate(curve, frozenset(display_ids))
+        if curve is not None:
+            _warn_unnamed(curve, display_ids)
         self.renderers: dict[str, RendererStatus] = {}
         self.captures = Captures()
         self._switch: _Switch | None = None
@@ -486,10 +486,10 @@ class Controller:
 
     def _receive(self) -> tuple[list[bytes], str | None]:
         """One request's frames, and with CURVE the sender's public key (its ZAP User-Id)."""
-        if self.curve is None:
+        if self.gate is None:
             return self.router.recv_multipart(), None
         frames = self.router.recv_multipart(copy=False)
-        return [f.bytes for f in frames], frames[-1].get("User-Id")
+        return [f.bytes for f in frames], Gate.sender(frames[-1])
 
     def _on_request(self, frames: list[bytes], sender: str | None, received: float) -> None:
         """Answer one request; its routing envelope is every frame before header and body.
@@ -504,7 +504,8 @@ class Controller:
             log.warning("dropped a malformed request: %s", exc)
             return
         body = msg.body
-        if msg.kind in SPEAKS_FOR_RENDERER and not self._vouched(sender, body):
+        if self.gate is not None and not self.gate.allows(sender, msg.kind, body):
+            self.dropped += 1
             return
         if msg.kind == "ping":
             self._reply(client, "pong", {"t0": body.get("t0"), "t1": received})
@@ -527,22 +528,6 @@ class Controller:
         else:
             self.dropped += 1
             log.warning("dropped a request of unknown kind %r", msg.kind)
-
-    def _vouched(self, sender: str | None, body: dict) -> bool:
-        """With CURVE on, a message about a renderer must come with that renderer's key.
-
-        Anything else is dropped and counted; each impostor is logged once per display.
-        """
-        display = str(body.get("display"))
-        if self.curve is None or self.curve.speaks_for(sender, display):
-            return True
-        self.dropped += 1
-        key = self.curve.name_of(sender)
-        if (key, display) not in self._impostors and len(self._impostors) < MAX_IMPOSTORS_LOGGED:
-            self._impostors.add((key, display))
-            log.warning("dropped messages about renderer %s sent with the key of %s",
-                        display, key)
-        return False
 
     def replace_wall(self, wall: dict[str, Any]) -> None:
         """Show a changed wall (same panels, new colours) from now on, on every renderer."""
@@ -618,3 +603,14 @@ class Controller:
                 self._reply(capture.client, "reply", answer)
             elif capture.future.set_running_or_notify_cancel():
                 capture.future.set_result({**answer, "images": capture.images})
+
+
+def _warn_unnamed(curve: CurveServer, display_ids: list[str]) -> None:
+    """Say at start-up which panels no allowed key speaks for: their reports will be dropped."""
+    named = set(curve.names.values())
+    missing = [d for d in display_ids if d not in named]
+    if missing:
+        via = " unless they come through a relay (allowed/relays/)" if curve.relays else ""
+        log.warning("CURVE: no key in %s is named after %s; reports from %s will be "
+                    "dropped%s (docs/security.md)", curve.allow_dir, ", ".join(missing),
+                    "that renderer" if len(missing) == 1 else "those renderers", via)

@@ -43,8 +43,8 @@ from zmq.utils.monitor import recv_monitor_message
 from wallrenderer.core.address import endpoints
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, Message, ProtocolError
 from wallrenderer.core.security import (
-    SPEAKS_FOR_RENDERER,
     CurveServer,
+    Gate,
     apply_client,
     apply_server,
     start_authenticator,
@@ -60,7 +60,6 @@ REQUEST_HWM = 1_000
 STATS_INTERVAL_S = 60.0
 PROXY_STOP_TIMEOUT_S = 0.5
 FORWARD_BURST = 1000
-MAX_IMPOSTORS_LOGGED = 100
 
 _MONITORED = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_ACCEPTED
 
@@ -311,24 +310,14 @@ def _vouching(server: CurveServer) -> Callable[[list[zmq.Frame]], bool]:
     relay checks what the controller cannot see: who sent each message below it.
     What cannot be read goes up, for the controller to drop and count.
     """
-    logged: set[tuple[str, str]] = set()
+    gate = Gate(server)
 
     def vouched(frames: list[zmq.Frame]) -> bool:
         try:
             msg = Message.decode([f.bytes for f in frames[-2:]])
-        except (ProtocolError, ValueError):
+        except ProtocolError:
             return True
-        if msg.kind not in SPEAKS_FOR_RENDERER:
-            return True
-        sender, display = frames[-1].get("User-Id"), str(msg.body.get("display"))
-        if server.speaks_for(sender, display):
-            return True
-        key = server.name_of(sender)
-        if (key, display) not in logged and len(logged) < MAX_IMPOSTORS_LOGGED:
-            logged.add((key, display))
-            log.warning("dropped messages about renderer %s sent with the key of %s",
-                        display, key)
-        return False
+        return gate.allows(Gate.sender(frames[-1]), msg.kind, msg.body)
 
     return vouched
 
@@ -362,13 +351,13 @@ def _forward(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.
                         frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=not checked)
                     except zmq.Again:
                         break
-                    if checked:
-                        if not vouch(frames):
-                            continue
-                        frames = [f.bytes for f in frames]
                     size = sum(len(f) for f in frames)
                     counts[into] += len(frames)
                     counts[into + 1] += size
+                    if checked:
+                        if not vouch(frames):
+                            continue  # received, not sent: the statistics show the gap
+                        frames = [f.bytes for f in frames]
                     try:
                         target.send_multipart(frames, flags=zmq.NOBLOCK)
                     except zmq.Again:

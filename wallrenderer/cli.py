@@ -62,6 +62,11 @@ def _relay(args: argparse.Namespace) -> int:
 
     client = client_from_options(args.curve_secret, args.curve_server)
     server = server_from_options(args.curve_secret, args.curve_allow) if args.curve_allow else None
+    if client is not None and server is None:
+        logging.getLogger("wallrenderer.relay").warning(
+            "CURVE upstream but plain downstream (no --curve-allow): the controller believes "
+            "this relay about every renderer, and any client that reaches %s can speak for "
+            "one (docs/security.md)", args.bind)
     return run_relay(args.upstream, args.bind, client, server)
 
 

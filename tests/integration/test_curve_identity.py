@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import time
 
+import pytest
 import zmq
 from conftest import wait_for, wall_command, write_yaml
 from walls import SMALL_GRID_WALL
@@ -99,6 +100,12 @@ def test_only_a_renderers_own_key_or_a_relay_speaks_for_it(tmp_path, spawn):
     sent = forge(controller, ops, "r0c1")
     sent += forge(controller, CurveClient(files["r0c0"][1], files["controller"][0]), "r0c1")
     forge(relay, CurveClient(files["ops"][1], files["floor2"][0]), "r0c1")
+
+    # A renderer's key cannot order captures (nor recolour panels): no answer comes.
+    with pytest.raises(TimeoutError):
+        control_request(controller, "capture", {"dir": str(tmp_path / "shots")}, timeout_s=2,
+                        curve=CurveClient(files["r0c0"][1], files["controller"][0]))
+    sent += 1
 
     status = status_of(controller, ops)
     found = rows(status)

@@ -21,6 +21,7 @@ from wallrenderer.core.errors import WallError
 from wallrenderer.core.security import (
     CurveClient,
     CurveServer,
+    Gate,
     SecurityError,
     add_keys_parser,
     apply_client,
@@ -381,3 +382,45 @@ def test_one_key_under_two_names_is_refused(keys):
     shutil.copy(keys.a_public, keys.allow_dir / "spare.key")
     with pytest.raises(SecurityError, match=r"spare\.key holds the same key as .*r0c0\.key"):
         keys.server()
+
+
+def test_the_gate_lets_a_renderer_speak_only_for_itself_and_not_as_an_operator(keys, caplog):
+    server = keys.server()
+    gate = Gate(server, frozenset({"r0c0", "r0c1"}))
+    a = keys.client_a().public_key.decode()  # r0c0's key
+    assert gate.allows(a, "report", {"display": "r0c0"})
+    assert not gate.allows(a, "ack", {"display": "r0c1"})
+    assert not gate.allows(a, "captured", {"display": "x" * 10_000})
+    assert not gate.allows(a, "colour", {"display": "r0c0", "gains": [1, 1, 1]})
+    assert not gate.allows(a, "capture", {"dir": "shots"})
+    assert gate.allows(a, "status", {}) and gate.allows(a, "hello", {"display": "r0c1"})
+    assert not gate.allows(None, "report", {"display": "r0c0"})
+    for _ in range(3):
+        gate.allows(a, "ack", {"display": "r0c1"})
+    refusals = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
+    assert len(refusals) == 5, refusals  # each kind of refusal once, however often it comes
+    assert max(len(m) for m in refusals) < 200, "a client's junk is not logged whole"
+
+
+def test_a_plain_frame_has_no_sender(net):
+    zctx = net.context()
+    pull, push = net.socket(zctx, zmq.PULL), net.socket(zctx, zmq.PUSH)
+    pull.bind("inproc://plain")
+    push.connect("inproc://plain")
+    push.send(b"x")
+    assert Gate.sender(pull.recv(copy=False)) is None
+
+
+def test_a_curve_controller_names_the_panels_no_key_speaks_for(net, keys, caplog):
+    from controller.demo import free_port_pair
+    from controller.node import Controller
+
+    zctx = net.context()
+    net.authenticator(zctx, keys.server())
+    wall = {"wall": {"name": "w"}}
+    scenarios = {"testcard": {"scenario": {"name": "testcard", "widgets": []}}}
+    controller = Controller(wall, scenarios, "testcard", ["r0c0", "r0c1"],
+                            f"127.0.0.1:{free_port_pair()}", zctx, keys.server())
+    controller.close()
+    warned = [r.getMessage() for r in caplog.records if "no key in" in r.getMessage()]
+    assert len(warned) == 1 and "named after r0c1;" in warned[0], warned

@@ -58,6 +58,9 @@ PUBLIC_SUFFIX = ".key"
 #: Request kinds that speak for one renderer (named by their `display`): with CURVE on,
 #: only that renderer's key, or a relay's, may send them.
 SPEAKS_FOR_RENDERER = frozenset({"report", "ack", "captured"})
+#: Requests that change or read out the whole wall: with CURVE on, not from a renderer's key.
+OPERATOR_ONLY = frozenset({"capture", "colour"})
+MAX_REFUSALS_LOGGED_PER_KEY = 10
 RELAYS_DIR = "relays"
 """Subfolder of the allowed folder for relays' keys: they speak for the renderers behind them."""
 SECRET_SUFFIX = ".key_secret"
@@ -252,6 +255,52 @@ class CurveServer:
         """The authenticator's question: is this client key allowed in?"""
         key = z85_key.decode("ascii", "replace")
         return key in self.names or key in self.relays
+
+
+class Gate:
+    """Whether a request may pass, by the key that sent it; each kind of refusal logged once.
+
+    Used where CURVE requests arrive: the controller, and a relay that checks
+    the renderers below it. Refusals are for the caller to count.
+
+    Args:
+        server: the accepting side's keys and names.
+        renderer_names: key names that belong to renderers of the wall (the
+            controller knows them; a relay passes an empty set).
+    """
+
+    def __init__(self, server: CurveServer, renderer_names: frozenset[str] = frozenset()):
+        self.server = server
+        self.renderer_names = renderer_names
+        self._logged: dict[str, set[str]] = {}  # bounded: one entry per allowed key at most
+
+    @staticmethod
+    def sender(frame: zmq.Frame) -> str | None:
+        """The ZAP User-Id (the client's Z85 public key) of a received frame, or None."""
+        try:
+            return frame.get("User-Id")
+        except zmq.ZMQError:
+            return None
+
+    def allows(self, sender: str | None, kind: str, body: dict) -> bool:
+        """True when the client `sender` may send this request."""
+        if kind in SPEAKS_FOR_RENDERER:
+            display = str(body.get("display"))
+            if self.server.speaks_for(sender, display):
+                return True
+            self._refused(sender, f"messages about renderer {display[:64]!r}")
+            return False
+        if kind in OPERATOR_ONLY and self.server.names.get(sender or "") in self.renderer_names:
+            self._refused(sender, f"{kind} requests")
+            return False
+        return True
+
+    def _refused(self, sender: str | None, what: str) -> None:
+        key = self.server.name_of(sender)
+        seen = self._logged.setdefault(key, set())
+        if what not in seen and len(seen) < MAX_REFUSALS_LOGGED_PER_KEY:
+            seen.add(what)
+            log.warning("dropped %s sent with the key of %s", what, key)
 
 
 def _load_allowed(allow_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
