@@ -210,8 +210,12 @@ class _Agent:
             self._timers(time.time())
 
     def _drain(self, sock, handler, topic: bool) -> None:
-        while sock.poll(0):
-            frames = sock.recv_multipart()
+        """Every message waiting on `sock`; a failed non-blocking receive ends it (no poll)."""
+        while True:
+            try:
+                frames = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
             self.received_at = time.time()
             try:
                 msg = Message.decode(frames[1:] if topic else frames)
@@ -226,7 +230,7 @@ class _Agent:
 
     def _heard_from_controller(self) -> None:
         """Published traffic (heartbeats at least) proves the whole link works."""
-        self.last_published = time.time()
+        self.last_published = self.received_at
         self.link.hearing = True
         if self.stale_reported:
             self.stale_reported = False
@@ -335,9 +339,17 @@ class _Agent:
         self._deliver(Message(kind, body, time=time.time()))
 
     def _deliver(self, msg: Message) -> None:
-        """Hand a decoded message to the render thread: no second decode there."""
-        self.link._events.put(msg)
-        try:
-            self.pipe.send(b"", flags=zmq.NOBLOCK)
-        except zmq.Again:
-            pass  # the render thread has wake-ups queued already
+        """Hand a decoded message to the render thread: no second decode there.
+
+        A wake-up goes with the first event only: `Link.wait` looks at the queue
+        before it blocks, so later events are never missed, and each message
+        costs one signal less when the render thread is busy drawing.
+        """
+        events = self.link._events
+        was_empty = events.empty()
+        events.put(msg)
+        if was_empty:
+            try:
+                self.pipe.send(b"", flags=zmq.NOBLOCK)
+            except zmq.Again:
+                pass  # the render thread has wake-ups queued already
