@@ -9,7 +9,8 @@ so that hop is part of publish-to-present latency, reported by renderers.
 In the same run, for each count, bare pyzmq SUB processes receive the same
 frames from a bare PUB socket at the same rate and timestamp them the same
 way, so the link's cost reads as a ratio to plain ZeroMQ on this machine at
-this moment, not as a figure that depends on the machine and its load.
+this moment, not as a figure that depends on the machine and its load. Link
+and bare rounds alternate (`--repeats`), and each side's samples are pooled.
 
 Prints one JSON object as its last line:
 {"subscribers": {"1": {"p50_ms": ..., "p99_ms": ...}, "8": {...}, "32": {...}},
@@ -171,17 +172,24 @@ def main() -> None:
     parser.add_argument("--counts", default="1,8,32", help="subscriber counts")
     parser.add_argument("--rate", type=float, default=50.0, help="data frames per second")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured seconds per round")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="link and bare rounds alternate this many times per count, so "
+                             "a change in the machine's load falls on both")
     args = parser.parse_args()
     results, baseline, ratio = {}, {}, {}
     for count in (int(c) for c in args.counts.split(",")):
-        results[str(count)] = summary(run_round(count, args.rate, args.seconds))
-        baseline[str(count)] = summary(run_baseline_round(count, args.rate, args.seconds))
+        link, bare = [], []
+        for _ in range(args.repeats):
+            link += run_round(count, args.rate, args.seconds)
+            bare += run_baseline_round(count, args.rate, args.seconds)
+        results[str(count)] = summary(link)
+        baseline[str(count)] = summary(bare)
         ratio[str(count)] = round(results[str(count)]["p99_ms"] /
                                   max(1e-6, baseline[str(count)]["p99_ms"]), 2)
         print(f"{count} subscribers: link {results[str(count)]}, "
               f"bare pyzmq {baseline[str(count)]}", flush=True)
     print(json.dumps({"subscribers": results, "baseline": baseline, "p99_ratio": ratio,
-                      "rate_hz": args.rate}))
+                      "rate_hz": args.rate, "repeats": args.repeats}))
 
 
 def summary(seconds: list[float]) -> dict:
