@@ -210,8 +210,12 @@ class _Agent:
             self._timers(time.time())
 
     def _drain(self, sock, handler, topic: bool) -> None:
-        """Every message waiting on `sock`; a failed non-blocking receive ends it (no poll)."""
-        while True:
+        """Every message waiting on `sock`.
+
+        Readiness comes from the socket's EVENTS option, the cheapest check
+        ZeroMQ offers (`Socket.poll` builds a poller, a failed receive raises).
+        """
+        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
             try:
                 frames = sock.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
