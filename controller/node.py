@@ -223,14 +223,22 @@ class Controller:
                           fields: dict[str, frozenset[str]] | None) -> None:
         """Serve a reloaded library from now on (loop thread: call through `call()`).
 
-        The wall keeps showing what it shows; a changed scenario is shown in its
-        new version from its next switch on.
+        When the scenario on the wall changed, the wall switches to its new
+        version at once, in step on every panel like any switch; while a tour
+        or another switch is under way it waits for the next switch instead.
         """
-        if self.scenario_name not in scenarios:
-            raise UnknownScenario(f"the reload lost the active scenario {self.scenario_name!r}")
+        name = self.scenario_name
+        if name not in scenarios:
+            raise UnknownScenario(f"the reload lost the active scenario {name!r}")
+        changed = scenarios[name] != self.scenarios.get(name)
         self.scenarios = scenarios
         if self.scenario_fields is not None and fields is not None:
             self.scenario_fields = fields
+        idle = (self.tours.running is None and self._switch is None
+                and not self._queued_switches)
+        if changed and idle:
+            log.info("scenario %s changed on reload: switching to its new version", name)
+            self.queue_switch(name, scenarios[name])
 
     def health(self) -> dict[str, Any]:
         """Whether the wall is whole (`reports.health`); safe from any thread."""

@@ -139,6 +139,28 @@ def test_reload_takes_good_files_and_refuses_bad_ones_keeping_the_old(served, fi
     assert fixed.status_code == 200 and fixed.json()["changed"] == ["b"]
 
 
+def test_a_reload_that_changes_the_scenario_on_the_wall_shows_it_at_once(served, files):
+    _, folder = files
+    ctl = served.controller
+    assert ctl.scenario_name == "a" and ctl.scenario_data == scenario("a", "testcard")
+    write_yaml(folder / "a.yaml", scenario("a"))
+    answer = requests.post(f"{served.url}/api/scenarios/reload", headers=AUTH, timeout=10)
+    assert answer.status_code == 200 and answer.json()["changed"] == ["a"]
+    wait_for(lambda: ctl.scenario_data == scenario("a"), 10, "the new version of a on the wall")
+    assert ctl.scenario_name == "a"
+
+    # While a tour runs, its step stays as it is until the tour moves on.
+    assert requests.post(f"{served.url}/api/tour/start", json={"name": "ab"}, headers=AUTH,
+                         timeout=10).status_code == 200
+    time.sleep(1.5)  # the tour's first step is on the wall (a switch takes under 0.6 s)
+    shown = ctl.scenario_data
+    assert shown != scenario("a"), "the step carries its caption"
+    write_yaml(folder / "a.yaml", scenario("a", "testcard"))
+    requests.post(f"{served.url}/api/scenarios/reload", headers=AUTH, timeout=10)
+    time.sleep(1.5)
+    assert ctl.scenario_data == shown, "a reload does not cut into a tour step"
+
+
 def test_tours_next_previous_hold_and_stop(served, caplog):
     caplog.set_level(logging.INFO, logger="controller.http")
     listing = requests.get(f"{served.url}/api/tours", timeout=10).json()
