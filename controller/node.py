@@ -36,14 +36,14 @@ from controller import reports
 from controller.captures import CAPTURE_TIMEOUT_S, PREVIEW_LEAD_S, Captures
 from controller.colour import set_panel_color
 from controller.library import UnknownScenario
-from controller.reports import RENDERER_GONE_S, RendererStatus
+from controller.reports import Roster
 from controller.tours import TourPlayer
 from wallrenderer.core.address import endpoints
 from wallrenderer.core.dataframe import apply_delta
 from wallrenderer.core.errors import WallError
 from wallrenderer.core.layout.tours import Tour
 from wallrenderer.core.protocol import MAX_MESSAGE_BYTES, TOPIC_ALL, Message, ProtocolError
-from wallrenderer.core.security import CurveServer, Gate, apply_server
+from wallrenderer.core.security import Gate, apply_server, warn_unnamed_displays
 from wallrenderer.core.systemd import SystemdNotifier
 from wallrenderer.core.timing import TICK_HZ, tick_at, time_of
 
@@ -130,14 +130,13 @@ class Controller:
         self.dropped = 0
         self.gate = None if curve is None else Gate(curve, frozenset(display_ids))
         if curve is not None:
-            _warn_unnamed(curve, display_ids)
-        self.renderers: dict[str, RendererStatus] = {}
+            warn_unnamed_displays(curve, display_ids)
+        self.roster = Roster(self.display_ids, log)
         self.captures = Captures()
         self._switch: _Switch | None = None
         self._queued_switches: list[_Queued] = []
         self._switch_ids = 0
         self.loop_turned_at: float | None = None  # monotonic time of the loop's last turn
-        self._online: set[str] = set()  # renderers logged as connected
         self._calls: queue.SimpleQueue = queue.SimpleQueue()
         self._closed = False
         self._wake_r, self._wake_w = os.pipe()
@@ -277,7 +276,7 @@ class Controller:
             if now >= next_beat:
                 self._publish("hb", {"scenario": self.scenario_name}, seq=self.seq)
                 next_beat = now + HEARTBEAT_S
-                self._log_disconnects(now)
+                self.roster.log_disconnects(now)
             self._finish_captures(now)
         self._abandon_pending()
 
@@ -442,7 +441,7 @@ class Controller:
         renderers need the full preparation time whatever the queue did.
         """
         self._switch_ids += 1
-        connected = self._connected(now)
+        connected = self.roster.connected(now)
         requested_at = queued.requested_at
         started = requested_at if now - requested_at < COMMIT_LEAD_S else now
         self._switch = _Switch(self._switch_ids, queued.name, queued.data, started, connected,
@@ -520,13 +519,13 @@ class Controller:
         elif msg.kind == "hello":
             self._reply(client, "snapshot", self.snapshot(), seq=self.seq)
         elif msg.kind == "report":
-            self._status(body).report = body
+            self.roster.record(body).report = body
         elif msg.kind == "ack":
-            self._status(body)
+            self.roster.record(body)
             if self._switch is not None and body.get("id") == self._switch.id:
                 self._switch.acks.add(str(body.get("display")))
         elif msg.kind == "captured":
-            self.captures.received(self._status(body).display, body)
+            self.captures.received(self.roster.record(body).display, body)
         elif msg.kind == "capture":
             self._start_capture(client, body)
         elif msg.kind == "status":
@@ -548,43 +547,6 @@ class Controller:
         except WallError as exc:
             return {"error": str(exc)}
 
-    def _connected(self, now: float) -> set[str]:
-        """Displays of this wall whose renderer reports recently and receives what we publish.
-
-        A renderer that has only just connected may not get a published order
-        yet; switches and captures do not wait for it.
-        """
-        return {d for d in self.display_ids if d in self.renderers and
-                self.renderers[d].connected(now) and self.renderers[d].report.get("synced")}
-
-    def _status(self, body: dict) -> RendererStatus:
-        """The record of the renderer that sent `body`.
-
-        Ids that are not on this wall (a misconfigured renderer) are listed while
-        they keep reporting, then forgotten, so they cannot grow the table forever.
-        """
-        now = time.time()
-        display = str(body.get("display"))
-        if display not in self.renderers and display not in self.display_ids:
-            for gone in [d for d, r in self.renderers.items()
-                         if d not in self.display_ids and not r.connected(now)]:
-                del self.renderers[gone]
-        status = self.renderers.setdefault(display, RendererStatus(display))
-        status.last_seen = now
-        if display not in self._online:
-            self._online.add(display)
-            log.info("renderer %s connected", display)
-        return status
-
-    def _log_disconnects(self, now: float) -> None:
-        """One line when a renderer falls silent, as one when it connected: events, not polls."""
-        for display in sorted(self._online):
-            status = self.renderers.get(display)
-            if status is None or not status.connected(now):
-                self._online.discard(display)
-                log.warning("renderer %s disconnected (silent for %.0f s)", display,
-                            RENDERER_GONE_S)
-
     def capture_images(self, max_side: int, wait_s: float) -> Future:
         """Every connected renderer's frame for one shared instant, sent back small (any thread).
 
@@ -600,7 +562,7 @@ class Controller:
                        future: Future | None = None, wait_s: float = CAPTURE_TIMEOUT_S) -> None:
         """Every connected renderer captures the frame for one shared instant, so they line up."""
         now = time.time()
-        order = self.captures.start(client, body, now, self._connected(now), self.display_ids,
+        order = self.captures.start(client, body, now, self.roster.connected(now), self.display_ids,
                                     future, wait_s)
         self._publish("capture", order)
 
@@ -612,13 +574,3 @@ class Controller:
             elif capture.future.set_running_or_notify_cancel():
                 capture.future.set_result({**answer, "images": capture.images})
 
-
-def _warn_unnamed(curve: CurveServer, display_ids: list[str]) -> None:
-    """Say at start-up which panels no allowed key speaks for: their reports will be dropped."""
-    named = set(curve.names.values())
-    missing = [d for d in display_ids if d not in named]
-    if missing:
-        via = " unless they come through a relay (allowed/relays/)" if curve.relays else ""
-        log.warning("CURVE: no key in %s is named after %s; reports from %s will be "
-                    "dropped%s (docs/security.md)", curve.allow_dir, ", ".join(missing),
-                    "that renderer" if len(missing) == 1 else "those renderers", via)

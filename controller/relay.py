@@ -345,8 +345,8 @@ def _forward(name: str, frontend: zmq.Socket, backend: zmq.Socket, control: zmq.
                                                flags=zmq.NOBLOCK)
                     continue
                 into, out, target = (0, 6, backend) if sock is frontend else (4, 2, frontend)
+                checked = vouch is not None and sock is frontend
                 for _ in range(FORWARD_BURST):
-                    checked = vouch is not None and sock is frontend
                     try:
                         frames = sock.recv_multipart(flags=zmq.NOBLOCK, copy=not checked)
                     except zmq.Again:

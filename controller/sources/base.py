@@ -130,7 +130,7 @@ class Source:
 
     def stop(self, wait_s: float | None = None) -> None:
         """Stop the thread and wait for it (at most `stop_timeout`, or `wait_s`); safe twice."""
-        self._stopping.set()
+        self.request_stop()
         thread = self._thread
         wait_s = self.stop_timeout if wait_s is None else min(wait_s, self.stop_timeout)
         if thread is not None and thread is not threading.current_thread():

@@ -303,6 +303,17 @@ class Gate:
             log.warning("dropped %s sent with the key of %s", what, key)
 
 
+def warn_unnamed_displays(server: CurveServer, display_ids: list[str]) -> None:
+    """Say at start-up which panels no allowed key is named after: their reports will be dropped."""
+    named = set(server.names.values())
+    missing = [d for d in display_ids if d not in named]
+    if missing:
+        via = " unless they come through a relay (allowed/relays/)" if server.relays else ""
+        log.warning("CURVE: no key in %s is named after %s; reports from %s will be "
+                    "dropped%s (docs/security.md)", server.allow_dir, ", ".join(missing),
+                    "that renderer" if len(missing) == 1 else "those renderers", via)
+
+
 def _load_allowed(allow_dir: Path) -> tuple[dict[str, str], dict[str, str]]:
     """Clients' and relays' public keys (Z85 text) mapped to their key file names."""
     if not allow_dir.is_dir():
